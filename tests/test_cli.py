@@ -1,0 +1,102 @@
+"""End-to-end checks of the `ossad` command: runs, determinism, run folders and clear errors."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ossad.cli import main
+from conftest import write_png
+
+FAST = ["--epochs", "1", "--steps-per-epoch", "4", "--image-size", "64", "--batch-size", "16", "--no-progress"]
+
+
+def test_help_documents_train_options():
+    out = subprocess.run([sys.executable, "-m", "ossad.cli", "train", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    for opt in ("--method", "--dataset", "--setting", "--shots", "--seed", "--known-class", "--preset", "--out", "--root", "--category"):
+        assert opt in out.stdout
+
+
+def test_console_script_is_installed():
+    out = subprocess.run(["ossad", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "train" in out.stdout and "evaluate" in out.stdout
+
+
+def test_train_writes_run_folder_and_is_deterministic(tmp_path, capsys):
+    runs = []
+    for name in ("a", "b"):
+        assert main(["train", "--dataset", "toy", "--setting", "general", "--shots", "10", "--seed", "3", "--out", str(tmp_path / name), *FAST]) == 0
+        runs.append(tmp_path / name)
+    for r in runs:
+        assert {p.name for p in r.iterdir()} >= {"config.json", "metrics.json", "history.json", "model.pt"}
+    m = [json.loads((r / "metrics.json").read_text()) for r in runs]
+    c = [json.loads((r / "config.json").read_text()) for r in runs]
+    assert c[0]["split"] == c[1]["split"]                      # same split
+    assert abs(m[0]["auroc"] - m[1]["auroc"]) < 1e-6           # same AUROC
+    assert set(m[0]["per_class_auroc"]) == {"hole", "scratch", "spot", "stain"}
+    assert 0 <= m[0]["auprc"] <= 1
+    assert "AUROC" in capsys.readouterr().out
+
+
+def test_folder_dataset_hard_setting(mvtec_folder, tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "folder", "--root", str(mvtec_folder), "--category", "widget", "--setting", "hard",
+                 "--known-class", "crack", "--shots", "2", "--out", str(out), *FAST]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert list(m["per_class_auroc"]) == ["stain"]
+    split = json.loads((out / "config.json").read_text())["split"]
+    assert split["n_test_anomalies"] == 6 and split["unseen_classes"] == ["stain"]
+
+
+def _err(capsys):
+    return capsys.readouterr().err
+
+
+def test_wrong_folder_layout_prints_expected_tree(mvtec_folder, tmp_path, capsys):
+    import shutil
+    shutil.rmtree(mvtec_folder / "widget" / "train")
+    assert main(["train", "--dataset", "folder", "--root", str(mvtec_folder), "--category", "widget", "--shots", "2", "--out", str(tmp_path / "r"), *FAST]) == 2
+    err = _err(capsys)
+    assert "train/good/ is missing" in err and "Expected:" in err and "Found under" in err and "test/" in err
+
+
+def test_undecodable_image_is_named(mvtec_folder, tmp_path, capsys):
+    (mvtec_folder / "widget" / "train" / "good" / "005.png").write_bytes(b"\x89PNG broken")
+    assert main(["train", "--dataset", "folder", "--root", str(mvtec_folder), "--category", "widget", "--shots", "2", "--out", str(tmp_path / "r"), *FAST]) == 2
+    err = _err(capsys)
+    assert "cannot decode image" in err and "005.png" in err
+
+
+def test_grayscale_rgb_mix_is_refused(mvtec_folder, tmp_path, capsys):
+    write_png(mvtec_folder / "widget" / "train" / "good" / "004.png", np.full((40, 40), 100, np.uint8))
+    assert main(["train", "--dataset", "folder", "--root", str(mvtec_folder), "--category", "widget", "--shots", "2", "--out", str(tmp_path / "r"), *FAST]) == 2
+    err = _err(capsys)
+    assert "mix grayscale and colour" in err and "channels=3" in err
+
+
+def test_supervised_method_with_zero_anomalies(tmp_path, capsys):
+    assert main(["train", "--dataset", "toy", "--setting", "anomaly_free", "--shots", "0", "--out", str(tmp_path / "r"), *FAST]) == 2
+    err = _err(capsys)
+    assert "learns from labelled anomalies" in err and "shots >= 1" in err
+
+
+def test_existing_run_is_not_overwritten(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "--dataset", "toy", "--shots", "5", "--out", str(out), *FAST]
+    assert main(args) == 0
+    before = (out / "model.pt").read_bytes()
+    assert main(args) == 2
+    assert "--overwrite" in _err(capsys)
+    assert (out / "model.pt").read_bytes() == before
+
+
+def test_imagenet_weights_offline_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))
+    import ossad.backbones as bb
+    monkeypatch.setattr(bb, "RESNET18_URL", "http://127.0.0.1:9/resnet18.pth")
+    monkeypatch.setattr(bb.resnet18_features, "__defaults__", ("http://127.0.0.1:9/resnet18.pth", 2.0))
+    assert main(["train", "--dataset", "toy", "--weights", "imagenet", "--out", str(tmp_path / "r"), *FAST]) == 2
+    err = _err(capsys)
+    assert "resnet18-f37072fd.pth" in err and "--weights" in err
