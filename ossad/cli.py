@@ -13,12 +13,14 @@ from .protocols import make_split, SETTINGS
 from .learner import Learner, NoAnomaliesError, NonFiniteLossError
 from .backbones import WeightsUnavailableError
 from .models.devnet import DevNet, DevNetConfig
+from .models.dra import DRA, DRAConfig, VARIANTS as DRA_VARIANTS
+from .augment import PSEUDO_GENERATORS
 
 # %% auto #0
 __all__ = ['METHODS', 'USER_ERRORS', 'load_dataset', 'build_parser', 'format_results', 'train', 'evaluate', 'main']
 
 # %% ../nbs/30_cli.ipynb #c005
-METHODS = {"devnet": (DevNet, DevNetConfig)}
+METHODS = {"devnet": (DevNet, DevNetConfig), "dra": (DRA, DRAConfig)}
 
 def load_dataset(name: str, root: str | None = None, category: str | None = None) -> ImageSet:
     "The data set called `name`: 'elpv', 'toy', or 'folder' (an MVTec-style `root/category`)."
@@ -36,12 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="examples:\n  ossad train --method devnet --dataset elpv --setting general --shots 10 --seed 0 --preset teaching\n"
                                        "  ossad train --method devnet --dataset folder --root ~/mvtec --category bottle --setting hard --known-class crack\n"
+                                       "  ossad train --method dra --variant dra2a --dataset elpv --setting hard --known-class mono --shots 10\n"
                                        "  ossad evaluate runs/devnet-elpv-general-10shot-seed0")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     t = sub.add_parser("train", help="train a detector, evaluate it on the test split, write a run folder",
                        description="Train a detector on a data set and protocol, evaluate it once with the final weights, and write a run folder "
                                    "(config.json, metrics.json, history.json, model.pt).")
     t.add_argument("--method", default="devnet", choices=sorted(METHODS), help="detector (default: devnet)")
+    t.add_argument("--variant", choices=sorted(DRA_VARIANTS), help="with --method dra: an ablation of DRA's table 3 (default: dra, all four heads)")
+    t.add_argument("--pseudo", choices=sorted(PSEUDO_GENERATORS), help="with --method dra: the pseudo-anomaly generator (default: cutpaste, DRA's eq. 4)")
     t.add_argument("--dataset", default="elpv", choices=["elpv", "toy", "folder"], help="data set (default: elpv, shipped by the elpv-dataset package)")
     t.add_argument("--root", help="with --dataset folder: the folder that holds the category folders")
     t.add_argument("--category", help="with --dataset folder: the category folder name (root/category/train/good, ...)")
@@ -76,6 +81,9 @@ def _config(args) -> "TrainConfig":
     cfg = Cfg.paper() if args.preset == "paper" else Cfg.teaching()
     cfg = cfg.updated(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, image_size=args.image_size, batch_size=args.batch_size, lr=args.lr)
     if args.amp: cfg = cfg.updated(amp=True)
+    if (args.variant or args.pseudo) and args.method != "dra": raise ValueError("--variant and --pseudo apply to --method dra")
+    if args.variant: cfg = cfg.with_variant(args.variant)
+    if args.pseudo: cfg = cfg.updated(pseudo=args.pseudo)
     if args.weights is not None: cfg.weights = None if args.weights.lower() == "none" else args.weights
     return cfg
 
@@ -101,7 +109,8 @@ def _split_of(args, data):
 def train(args) -> dict:
     "Run `ossad train` with parsed `args`; return the metrics."
     Model, _ = METHODS[args.method]
-    out = Path(args.out or f"runs/{args.method}-{args.dataset if args.dataset != 'folder' else args.category}-{args.setting}-{args.shots}shot-seed{args.seed}")
+    tag = getattr(args, "variant", None) or args.method
+    out = Path(args.out or f"runs/{tag}-{args.dataset if args.dataset != 'folder' else args.category}-{args.setting}-{args.shots}shot-seed{args.seed}")
     if (out / "metrics.json").exists() and not args.overwrite:
         raise FileExistsError(f"{out} already holds a finished run; pass --overwrite to replace it or --out to choose another folder")
     if args.setting == "hard" and not args.known_class: raise ValueError("--setting hard needs --known-class NAME (one of the data set's anomaly classes)")
@@ -112,7 +121,7 @@ def train(args) -> dict:
     if progress: print(split, file=sys.stderr)
     with seeded(spawn(args.seed, "init")): model = Model(cfg)
     learn = Learner(model, split, cfg, seed=args.seed, device=args.device, out=out, progress=progress)
-    run_config = dict(method=args.method, preset=args.preset, config=cfg.to_dict(), seed=args.seed,
+    run_config = dict(method=args.method, variant=getattr(cfg, "variant", None), preset=args.preset, config=cfg.to_dict(), seed=args.seed,
                       dataset=dict(name=args.dataset, root=args.root, category=args.category),
                       protocol=dict(setting=args.setting, shots=args.shots, known_class=args.known_class,
                                     contamination=args.contamination, train_fraction=args.train_fraction),
@@ -124,7 +133,7 @@ def train(args) -> dict:
     save_json(learn.history, out / "history.json")
     m = learn.evaluate()
     save_json(dict(m, method=args.method, dataset=args.dataset, setting=args.setting, shots=args.shots, seed=args.seed), out / "metrics.json")
-    print(format_results(f"{args.method} on {args.dataset} ({args.setting}, {args.shots} shots, seed {args.seed}, {args.preset} preset) -> {out}", m))
+    print(format_results(f"{getattr(cfg, 'variant', None) or args.method} on {args.dataset} ({args.setting}, {args.shots} shots, seed {args.seed}, {args.preset} preset) -> {out}", m))
     return m
 
 def evaluate(args) -> dict:
@@ -163,4 +172,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 # %% ../nbs/30_cli.ipynb #c016
-if __name__ == "__main__": sys.exit(main())
+#| eval: false
+if __name__ == "__main__": sys.exit(main())   # `python -m ossad.cli ...` (not run inside the notebook)

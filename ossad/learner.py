@@ -136,9 +136,15 @@ class Learner:
         imgs = torch.cat([normals[normal_idx], anomalies[anomaly_idx]]).to(self.device)
         labels = torch.cat([torch.zeros(len(normal_idx), dtype=torch.long), torch.ones(len(anomaly_idx), dtype=torch.long)]).to(self.device)
         classes = ["good"] * len(normal_idx) + [self.split.train_anomalies.classes[i] for i in anomaly_idx.tolist()]
-        x = to_unit_float(imgs)
-        if self.config.rotate: x = random_rotate(x, self.config.rotate, self._gen)   # before normalising: black fill, as the reference
-        return Batch(images=normalize(x), labels=labels, classes=classes)
+        x, masks = to_unit_float(imgs), None
+        if hasattr(self.model, "augment_batch"):   # e.g. DRA turns some normal slots into pseudo anomalies (label 2)
+            x, labels, masks = self.model.augment_batch(x, labels, self._gen)
+        if self.config.rotate:   # before normalising, so the fill is black as in the reference transforms
+            if masks is None: x = random_rotate(x, self.config.rotate, self._gen)
+            else:   # rotate each mask with its image
+                xm = random_rotate(torch.cat([x, masks[:, None].to(x.dtype)], 1), self.config.rotate, self._gen)
+                x, masks = xm[:, :-1], (xm[:, -1] > 0.5).float()
+        return Batch(images=normalize(x), labels=labels, masks=masks, classes=classes)
 
     # -- training ----------------------------------------------------------------------------------------------
     def _autocast(self):

@@ -100,3 +100,24 @@ def test_imagenet_weights_offline_message(tmp_path, monkeypatch, capsys):
     assert main(["train", "--dataset", "toy", "--weights", "imagenet", "--out", str(tmp_path / "r"), *FAST]) == 2
     err = _err(capsys)
     assert "resnet18-f37072fd.pth" in err and "--weights" in err
+
+
+@pytest.mark.parametrize("extra", [[], ["--variant", "dra2a"], ["--pseudo", "cutmix"]])
+def test_dra_from_the_command_line(tmp_path, extra, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--method", "dra", "--dataset", "toy", "--setting", "hard", "--known-class", "spot", "--shots", "5",
+                 "--out", str(out), *extra, *FAST]) == 0
+    c = json.loads((out / "config.json").read_text())
+    assert c["method"] == "dra" and c["variant"] == (extra[1] if extra and extra[0] == "--variant" else "dra")
+    if extra and extra[0] == "--pseudo":
+        assert c["config"]["pseudo"] == "cutmix"
+    m = json.loads((out / "metrics.json").read_text())
+    assert set(m["per_class_auroc"]) == {"hole", "scratch", "stain"}
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--no-progress"]) == 0
+    assert f"AUROC                    {m['auroc']:.4f}" in capsys.readouterr().out   # saved references make the reload exact
+
+
+def test_dra_options_need_dra(tmp_path, capsys):
+    assert main(["train", "--method", "devnet", "--dataset", "toy", "--variant", "dra2a", "--out", str(tmp_path / "r"), *FAST]) == 2
+    assert "apply to --method dra" in capsys.readouterr().err
