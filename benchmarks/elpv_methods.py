@@ -1,0 +1,115 @@
+"""Benchmark: detectors on ELPV under the DRA paper's settings, over seeds, with the same backbone, resolution and schedule.
+
+Settings: general 1 and 10 shots, hard 10 shots with known class mono and with known class poly.
+Every run trains from scratch with the method's teaching preset (or --preset paper on a GPU) and is evaluated once
+with its final weights. After every run the tables are rewritten, so an interrupted benchmark keeps what it measured:
+
+    benchmarks/results/<name>.csv   one row per run
+    benchmarks/results/<name>.md    mean ± std over the seeds done, with the command, machine and seeds
+
+    python benchmarks/elpv_methods.py --methods devnet dra --seeds 0 1 2 --name elpv_devnet_dra
+"""
+import argparse, csv, json, math, os, platform, shlex, sys, time
+from pathlib import Path
+
+import torch
+
+from ossad.cli import METHODS
+from ossad.core import seeded, spawn
+from ossad.data import load_elpv
+from ossad.learner import Learner
+from ossad.protocols import make_split
+
+SETTINGS = {"general-1": dict(setting="general", shots=1), "general-10": dict(setting="general", shots=10),
+            "hard-10-mono": dict(setting="hard", shots=10, known_class="mono"), "hard-10-poly": dict(setting="hard", shots=10, known_class="poly")}
+
+ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+ap.add_argument("--methods", nargs="+", default=["devnet", "dra"], help="method names, or method:variant / method@pseudo (e.g. dra:dra2a, dra@scar)")
+ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+ap.add_argument("--preset", default="teaching", choices=["teaching", "paper"])
+ap.add_argument("--weights", default=None, help="backbone weights for every method (none, imagenet, or a file)")
+ap.add_argument("--device", default=None)
+ap.add_argument("--name", default="elpv_methods")
+args = ap.parse_args()
+
+out_dir = Path(__file__).resolve().parent / "results"; out_dir.mkdir(exist_ok=True)
+command = "python benchmarks/elpv_methods.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"): return line.split(":", 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or platform.machine()
+
+device = torch.device(args.device) if args.device else (torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu"))
+machine = (f"{torch.cuda.get_device_name(0)}, " if device.type == "cuda" else "") + \
+          f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), device {device}"
+
+def build(spec):
+    "method[:variant][@pseudo] -> (label, model class, config)"
+    name, pseudo = (spec.split("@") + [None])[:2]
+    name, variant = (name.split(":") + [None])[:2]
+    Model, Cfg = METHODS[name]
+    cfg = Cfg.paper() if args.preset == "paper" else Cfg.teaching()
+    if args.weights is not None: cfg.weights = None if args.weights == "none" else args.weights
+    if variant: cfg = cfg.with_variant(variant)
+    if pseudo: cfg = cfg.updated(pseudo=pseudo)
+    return spec, Model, cfg
+
+rows_path, md_path = out_dir / f"{args.name}.csv", out_dir / f"{args.name}.md"
+fields = ["method", "setting", "seed", "auroc", "auprc", "unseen_auroc", "per_class_auroc", "train_seconds", "train_images_per_second", "eval_images_per_second"]
+rows = []
+
+def fmt(vals, digits=3):
+    vals = [v for v in vals if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not vals: return "–"
+    m = sum(vals) / len(vals)
+    sd = (sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5 if len(vals) > 1 else 0.0
+    return f"{m:.{digits}f} ± {sd:.{digits}f}" if len(vals) > 1 else f"{m:.{digits}f}"
+
+def write_tables(done: bool):
+    with open(rows_path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields); w.writeheader()
+        for r in rows: w.writerow({k: (json.dumps(r[k]) if isinstance(r[k], dict) else r[k]) for k in fields})
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    lines = [f"# ELPV: {', '.join(methods)}", "",
+             f"Produced by `{command}`" + ("" if done else " (**partial**: the run was still going or was interrupted; rows so far)") + ".", "",
+             f"- machine: {machine}", f"- seeds: {sorted(set(r['seed'] for r in rows))} (each seeds the split, the initial weights and the training order)",
+             f"- preset: {args.preset}; weights: {args.weights or 'the preset default (teaching: from scratch)'}; one evaluation with the final weights",
+             f"- date: {time.strftime('%Y-%m-%d')}", ""]
+    for title, key, digits in (("AUROC", "auroc", 3), ("AUPRC", "auprc", 3), ("AUROC on the unseen class (hard setting)", "unseen_auroc", 3),
+                               ("Training time, seconds", "train_seconds", 0), ("Training images per second", "train_images_per_second", 1),
+                               ("Evaluation images per second", "eval_images_per_second", 1)):
+        sets = [s for s in args.settings if key != "unseen_auroc" or s.startswith("hard")]
+        lines += [f"## {title} (mean ± std over seeds)", "", "| method | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+        for m in methods:
+            cells = [fmt([r[key] for r in rows if r["method"] == m and r["setting"] == s], digits) for s in sets]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines.append("")
+    n_runs = {(r["method"], r["setting"]) for r in rows}
+    lines.append(f"{len(rows)} runs; per cell the number of seeds is the number of rows in {rows_path.name} for that method and setting.")
+    md_path.write_text("\n".join(lines) + "\n")
+
+data = load_elpv()
+data.tensors(build(args.methods[0])[2].image_size, progress=False)   # decode once; every split shares the cache
+for seed in args.seeds:
+    for sname in args.settings:
+        split = make_split(data, seed=seed, **SETTINGS[sname])
+        for spec in args.methods:
+            label, Model, cfg = build(spec)
+            with seeded(spawn(seed, "init")): model = Model(cfg)
+            learn = Learner(model, split, cfg, seed=seed, device=device, progress=False)
+            learn.fit()
+            m = learn.evaluate()
+            unseen = split.record["unseen_classes"] if SETTINGS[sname]["setting"] == "hard" else []
+            rows.append(dict(method=label, setting=sname, seed=seed, auroc=m["auroc"], auprc=m["auprc"],
+                             unseen_auroc=m["per_class_auroc"][unseen[0]] if unseen else None, per_class_auroc=m["per_class_auroc"],
+                             train_seconds=m["train_seconds"], train_images_per_second=m["train_images_per_second"],
+                             eval_images_per_second=m["eval_images_per_second"]))
+            print(f"{label:>14} {sname:>13} seed {seed}: AUROC {m['auroc']:.4f} AUPRC {m['auprc']:.4f} {m['per_class_auroc']} "
+                  f"train {m['train_seconds']:.0f}s", flush=True)
+            write_tables(done=False)
+write_tables(done=True)
+print(md_path.read_text())
