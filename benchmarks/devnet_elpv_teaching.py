@@ -6,21 +6,16 @@ benchmarks/results/devnet_elpv_teaching.{md,json} with the command, machine and 
 
     python benchmarks/devnet_elpv_teaching.py [--seed 0] [--repeats 2]
 """
-import argparse, json, os, platform, shutil, subprocess, sys, tempfile, time
+import argparse, json, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
+
+from ossad.core import describe_machine
 
 here = Path(__file__).resolve().parent
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--repeats", type=int, default=2)
 args = ap.parse_args()
-
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"): return line.split(":", 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or platform.machine()
 
 work = Path(tempfile.mkdtemp(prefix="ossad-bench-"))
 cmd = ["ossad", "train", "--method", "devnet", "--dataset", "elpv", "--setting", "general", "--shots", "10",
@@ -38,8 +33,7 @@ for r in range(args.repeats):
 
 same_split = all(r["split"] == runs[0]["split"] for r in runs)
 max_diff = max(abs(r["metrics"]["auroc"] - runs[0]["metrics"]["auroc"]) for r in runs)
-env = runs[0]["environment"]
-machine = f"{cpu_model()}, {os.cpu_count()} cores, torch {env['torch']} ({env['torch_threads']} threads), device {env['device']}, {env['platform']}"
+machine = describe_machine(runs[0]["environment"])
 m0 = runs[0]["metrics"]
 result = dict(command=" ".join(cmd), seed=args.seed, machine=machine, date=time.strftime("%Y-%m-%d"),
               wall_seconds=[r["wall_seconds"] for r in runs], auroc=m0["auroc"], auprc=m0["auprc"],

@@ -9,13 +9,13 @@ with its final weights. After every run the tables are rewritten, so an interrup
 
     python benchmarks/elpv_methods.py --methods devnet dra --seeds 0 1 2 --name elpv_devnet_dra
 """
-import argparse, csv, json, math, os, platform, shlex, sys, time
+import argparse, csv, json, math, shlex, sys, time
 from pathlib import Path
 
 import torch
 
 from ossad.cli import METHODS
-from ossad.core import seeded, spawn
+from ossad.core import seeded, spawn, machine_info, describe_machine
 from ossad.data import load_elpv
 from ossad.learner import Learner
 from ossad.protocols import make_split
@@ -36,16 +36,8 @@ args = ap.parse_args()
 out_dir = Path(__file__).resolve().parent / "results"; out_dir.mkdir(exist_ok=True)
 command = "python benchmarks/elpv_methods.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"): return line.split(":", 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or platform.machine()
-
 device = torch.device(args.device) if args.device else (torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu"))
-machine = (f"{torch.cuda.get_device_name(0)}, " if device.type == "cuda" else "") + \
-          f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), device {device}"
+machine = describe_machine(machine_info(device))
 
 def build(spec):
     "method[:variant][@pseudo] -> (label, model class, config)"

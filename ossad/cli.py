@@ -4,10 +4,10 @@
 
 # %% ../nbs/30_cli.ipynb #c002
 from __future__ import annotations
-import argparse, json, os, platform, shlex, sys, time
+import argparse, json, shlex, sys, time
 from pathlib import Path
 import torch
-from .core import seeded, spawn, save_json, get_device
+from .core import seeded, spawn, save_json, get_device, machine_info
 from .data import load_elpv, from_folder, make_toy, ImageSet, LayoutError, ImageDecodeError, ChannelMismatchError
 from .protocols import make_split, SETTINGS
 from .learner import Learner, NoAnomaliesError, NonFiniteLossError
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--method", default="devnet", choices=sorted(METHODS), help="detector (default: devnet)")
     t.add_argument("--variant", choices=sorted(DRA_VARIANTS), help="with --method dra: an ablation of DRA's table 3 (default: dra, all four heads)")
     t.add_argument("--pseudo", choices=sorted(PSEUDO_GENERATORS), help="with --method dra: the pseudo-anomaly generator (default: cutpaste, DRA's eq. 4)")
+    t.add_argument("--outliers", help="with --method dra: a folder of external images to use as pseudo anomalies (outlier exposure)")
     t.add_argument("--dataset", default="elpv", choices=["elpv", "toy", "folder"], help="data set (default: elpv, shipped by the elpv-dataset package)")
     t.add_argument("--root", help="with --dataset folder: the folder that holds the category folders")
     t.add_argument("--category", help="with --dataset folder: the category folder name (root/category/train/good, ...)")
@@ -81,16 +82,12 @@ def _config(args) -> "TrainConfig":
     cfg = Cfg.paper() if args.preset == "paper" else Cfg.teaching()
     cfg = cfg.updated(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, image_size=args.image_size, batch_size=args.batch_size, lr=args.lr)
     if args.amp: cfg = cfg.updated(amp=True)
-    if (args.variant or args.pseudo) and args.method != "dra": raise ValueError("--variant and --pseudo apply to --method dra")
+    if (args.variant or args.pseudo or args.outliers) and args.method != "dra": raise ValueError("--variant, --pseudo and --outliers apply to --method dra")
+    if args.outliers: cfg = cfg.updated(outlier_dir=str(Path(args.outliers).expanduser().resolve()))
     if args.variant: cfg = cfg.with_variant(args.variant)
     if args.pseudo: cfg = cfg.updated(pseudo=args.pseudo)
     if args.weights is not None: cfg.weights = None if args.weights.lower() == "none" else args.weights
     return cfg
-
-def _environment(device) -> dict:
-    return dict(python=platform.python_version(), torch=torch.__version__, platform=platform.platform(), machine=platform.machine(),
-                processor=platform.processor() or None, cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(), device=str(device),
-                gpu=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
 
 def format_results(title: str, m: dict) -> str:
     "A plain-text results table from a metrics dict."
@@ -126,7 +123,7 @@ def train(args) -> dict:
                       protocol=dict(setting=args.setting, shots=args.shots, known_class=args.known_class,
                                     contamination=args.contamination, train_fraction=args.train_fraction),
                       split=split.record, command="ossad " + " ".join(shlex.quote(a) for a in args.argv),
-                      environment=_environment(learn.device), started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+                      environment=machine_info(learn.device), started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     save_json(run_config, out / "config.json")
     learn.fit()
     learn.save(out / "model.pt")
@@ -149,6 +146,7 @@ def evaluate(args) -> dict:
     split = _split_of(ns, data)
     if split.record != rc["split"]: raise ValueError(f"the data set changed since {run} was trained: the split no longer matches config.json")
     cfg.weights = None   # the trained weights come from model.pt
+    if getattr(cfg, "outlier_dir", None): cfg.outlier_dir = None   # pseudo anomalies are a training matter
     with seeded(0): model = Model(cfg)
     learn = Learner(model, split, cfg, seed=rc["seed"], device=args.device, progress=not args.no_progress).load(run / "model.pt")
     m = learn.evaluate()

@@ -4,14 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #c002
 from __future__ import annotations
-import json, os, random, tempfile, time
+import json, os, platform, random, tempfile, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['make_generator', 'spawn', 'seeded', 'get_device', 'atomic_path', 'save_json', 'Timer']
+__all__ = ['make_generator', 'spawn', 'seeded', 'get_device', 'atomic_path', 'save_json', 'Timer', 'cpu_model', 'machine_info',
+           'describe_machine']
 
 # %% ../nbs/00_core.ipynb #c005
 def make_generator(seed: int | None = 0, # the seed; `None` draws one from the OS
@@ -85,3 +86,24 @@ class Timer:
     "Context manager that measures wall-clock seconds in `.seconds`."
     def __enter__(self): self.start = time.perf_counter(); return self
     def __exit__(self, *exc): self.seconds = time.perf_counter() - self.start
+
+# %% ../nbs/00_core.ipynb #c032
+def cpu_model() -> str:
+    "The processor's model name (from /proc/cpuinfo on Linux), else what `platform` knows."
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"): return line.split(":", 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or platform.machine()
+
+def machine_info(device: str | torch.device | None = None) -> dict:
+    "Python, torch, platform, CPU, core and thread counts, device and GPU name, for run records and benchmarks."
+    d = get_device(device)
+    return dict(python=platform.python_version(), torch=torch.__version__, platform=platform.platform(), cpu=cpu_model(),
+                cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(), device=str(d),
+                gpu=torch.cuda.get_device_name(d) if d.type == "cuda" else None)
+
+def describe_machine(info: dict) -> str:
+    "One line from `machine_info`'s dict."
+    gpu = f"{info['gpu']}, " if info.get("gpu") else ""
+    return f"{gpu}{info['cpu']}, {info['cpu_count']} cores, torch {info['torch']} ({info['torch_threads']} threads), device {info['device']}, {info['platform']}"

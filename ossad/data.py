@@ -15,8 +15,8 @@ from .core import make_generator
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'EXPECTED_TREE', 'TOY_CLASSES', 'ImageDecodeError', 'ChannelMismatchError', 'LayoutError', 'read_image',
-           'ImageSet', 'split_normal_parts', 'from_arrays', 'from_folder', 'elpv_root', 'load_elpv', 'make_toy',
-           'show_images']
+           'ImageSet', 'split_normal_parts', 'from_arrays', 'from_folder', 'from_image_dir', 'elpv_root', 'load_elpv',
+           'make_toy', 'show_images']
 
 # %% ../nbs/01_data.ipynb #c005
 class ImageDecodeError(ValueError):
@@ -291,6 +291,16 @@ def from_folder(root: str | Path, category: str, channels: int | None = None) ->
     return ImageSet.build(srcs, labels, classes, masks, parts, name=category, channels=channels)
 
 # %% ../nbs/01_data.ipynb #c033
+def from_image_dir(path: str | Path, channels: int | None = None, name: str | None = None) -> ImageSet:
+    "Every image file under `path` (recursively, sorted) as a set of label-0 'train' images; for outlier exposure."
+    path = Path(path)
+    if not path.is_dir(): raise LayoutError(f"{path} is not a folder of images")
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+    if not files: raise LayoutError(f"no image files ({', '.join(IMAGE_EXTS)}) under {path}")
+    n = len(files)
+    return ImageSet.build(files, [0] * n, None, None, ["train"] * n, name=name or path.name, channels=channels)
+
+# %% ../nbs/01_data.ipynb #c037
 def elpv_root() -> Path:
     "The folder holding ELPV's `labels.csv` and `images/`, from the installed `elpv-dataset` package."
     try: import elpv_dataset
@@ -314,7 +324,7 @@ def load_elpv(root: str | Path | None = None, channels: int | None = 1) -> Image
     parts = split_normal_parts(labels)
     return ImageSet.build([root / p for p, _, _ in keep], labels, classes, None, parts, name="elpv", channels=channels)
 
-# %% ../nbs/01_data.ipynb #c038
+# %% ../nbs/01_data.ipynb #c042
 TOY_CLASSES = ("scratch", "spot", "hole", "stain")
 
 def _toy_texture(n: int, size: int, g: torch.Generator) -> torch.Tensor:
@@ -385,7 +395,7 @@ def make_toy(n_train: int = 200, # normal training images
     srcs = [(im * 255).round().to(torch.uint8) for im in imgs]
     return ImageSet.build(srcs, labels, cls, masks, parts, name="toy")
 
-# %% ../nbs/01_data.ipynb #c043
+# %% ../nbs/01_data.ipynb #c047
 def show_images(images, titles=None, masks=None, ncols: int = 8, size: float = 1.6):
     "Plot a grid of (C,H,W) uint8 images (optionally with mask outlines); return the figure."
     import matplotlib.pyplot as plt

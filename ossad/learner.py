@@ -190,7 +190,8 @@ class Learner:
         finally:
             self.train_seconds += time.perf_counter() - t0
             if bar is not None: bar.close()
-        self.train_images_per_second = total * cfg.batch_size / max(self.train_seconds, 1e-9)
+        self.train_images_seen = getattr(self, "train_images_seen", 0) + total * cfg.batch_size
+        self.train_images_per_second = self.train_images_seen / max(self.train_seconds, 1e-9)
         return self.history
 
     def _non_finite(self, step: int, vals: dict):

@@ -121,3 +121,22 @@ def test_dra_from_the_command_line(tmp_path, extra, capsys):
 def test_dra_options_need_dra(tmp_path, capsys):
     assert main(["train", "--method", "devnet", "--dataset", "toy", "--variant", "dra2a", "--out", str(tmp_path / "r"), *FAST]) == 2
     assert "apply to --method dra" in capsys.readouterr().err
+
+
+def test_dra_outlier_exposure_from_a_folder(tmp_path):
+    rng = np.random.default_rng(1)
+    for i in range(4):
+        write_png(tmp_path / "external" / f"{i}.png", rng.integers(0, 256, (50, 50, 3), dtype=np.uint8))
+    out = tmp_path / "run"
+    assert main(["train", "--method", "dra", "--dataset", "toy", "--shots", "5", "--outliers", str(tmp_path / "external"),
+                 "--out", str(out), *FAST]) == 0
+    c = json.loads((out / "config.json").read_text())
+    assert c["config"]["outlier_dir"].endswith("external")
+    hist = json.loads((out / "history.json").read_text())
+    assert all(np.isfinite(h["pseudo"]) for h in hist if "pseudo" in h)
+
+
+def test_empty_outlier_folder_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "external").mkdir()
+    assert main(["train", "--method", "dra", "--dataset", "toy", "--outliers", str(tmp_path / "external"), "--out", str(tmp_path / "r"), *FAST]) == 2
+    assert "no image files" in capsys.readouterr().err

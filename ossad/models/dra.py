@@ -12,6 +12,7 @@ from ..core import make_generator, spawn
 from ..backbones import resnet18_features, to_model_input
 from ..losses import deviation_loss, topk_mean
 from ..augment import get_pseudo, OutlierExposure
+from ..data import from_image_dir
 from ..learner import TrainConfig, Batch
 from .devnet import scale_pyramid
 
@@ -56,6 +57,7 @@ class DRAConfig(TrainConfig):
     "DRA's settings: the learner's fields plus heads, pseudo-anomaly source, reference set and scoring constants."
     heads: tuple = HEADS             # which heads to train and sum (the ablations drop some)
     pseudo: str = "cutpaste"         # pseudo-anomaly generator: cutpaste (DRA eq. 4), cutmix, scar, cpmix
+    outlier_dir: str | None = None   # outlier exposure: draw pseudo anomalies from this folder of images instead
     pseudo_fraction: float = 0.5     # chance that a normal slot becomes a pseudo anomaly
     n_ref: int = 5                   # N_r, reference images for the residual head
     n_scales: int = 2                # image pyramid levels; head scores are averaged over scales
@@ -98,7 +100,9 @@ class DRA(nn.Module):
         if "pseudo" in c.heads: self.heads["pseudo"] = TopKHead(512, c.topk_ratio)
         if "residual" in c.heads: self.heads["residual"] = TopKHead(512, c.topk_ratio, conv_block=True)
         if "normal" in c.heads: self.heads["normal"] = NormalityHead(512)
-        self.pseudo = pseudo if pseudo is not None else get_pseudo(c.pseudo)
+        if pseudo is not None: self.pseudo = pseudo
+        elif c.outlier_dir: self.pseudo = OutlierExposure(from_image_dir(c.outlier_dir))
+        else: self.pseudo = get_pseudo(c.pseudo)
         self.uses_pseudo = any(h in c.heads for h in ("pseudo", "residual", "normal"))
         # the fixed evaluation reference set (uint8), saved with the weights
         self.register_buffer("eval_refs", torch.zeros(c.n_ref, 3, c.image_size, c.image_size, dtype=torch.uint8))
