@@ -31,10 +31,20 @@ ap.add_argument("--preset", default="teaching", choices=["teaching", "paper"])
 ap.add_argument("--weights", default=None, help="backbone weights for every method (none, imagenet, or a file)")
 ap.add_argument("--device", default=None)
 ap.add_argument("--name", default="elpv_methods")
+ap.add_argument("--tables-only", action="store_true", help="rebuild the Markdown tables from an existing CSV (same other arguments) without training")
+ap.add_argument("--note", action="append", default=[], help="a line of context to add under the tables (e.g. what shared the machine)")
 args = ap.parse_args()
 
 out_dir = Path(__file__).resolve().parent / "results"; out_dir.mkdir(exist_ok=True)
-command = "python benchmarks/elpv_methods.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+def _command(argv):
+    keep, skip = [], False
+    for a in argv:   # the training command, without the table-rebuilding options
+        if skip: skip = False; continue
+        if a == "--tables-only": continue
+        if a == "--note": skip = True; continue
+        keep.append(a)
+    return "python benchmarks/elpv_methods.py " + " ".join(shlex.quote(a) for a in keep)
+command = _command(sys.argv[1:])
 
 device = torch.device(args.device) if args.device else (torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu"))
 machine = describe_machine(machine_info(device))
@@ -59,7 +69,7 @@ def fmt(vals, digits=3):
     if not vals: return "–"
     m = sum(vals) / len(vals)
     sd = (sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5 if len(vals) > 1 else 0.0
-    return f"{m:.{digits}f} ± {sd:.{digits}f}" if len(vals) > 1 else f"{m:.{digits}f}"
+    return (f"{m:.{digits}f} ± {sd:.{digits}f}" if len(vals) > 1 else f"{m:.{digits}f}") + f" (n={len(vals)})"
 
 def write_tables(done: bool):
     with open(rows_path, "w", newline="") as f:
@@ -80,9 +90,20 @@ def write_tables(done: bool):
             cells = [fmt([r[key] for r in rows if r["method"] == m and r["setting"] == s], digits) for s in sets]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         lines.append("")
-    n_runs = {(r["method"], r["setting"]) for r in rows}
-    lines.append(f"{len(rows)} runs; per cell the number of seeds is the number of rows in {rows_path.name} for that method and setting.")
+    lines.append(f"{len(rows)} runs; n in each cell is the number of seeds behind it; one row per run in {rows_path.name}.")
+    lines += [""] + [f"Note: {n}" for n in args.note]
     md_path.write_text("\n".join(lines) + "\n")
+
+if args.tables_only:
+    with open(rows_path) as f:
+        for r in csv.DictReader(f):
+            num = lambda v: None if v in ("", "None") else float(v)
+            rows.append(dict(r, seed=int(r["seed"]), auroc=num(r["auroc"]), auprc=num(r["auprc"]), unseen_auroc=num(r["unseen_auroc"]),
+                             per_class_auroc=json.loads(r["per_class_auroc"]), train_seconds=num(r["train_seconds"]),
+                             train_images_per_second=num(r["train_images_per_second"]), eval_images_per_second=num(r["eval_images_per_second"])))
+    expected = {(m, st, sd) for m in args.methods for st in args.settings for sd in args.seeds}
+    write_tables(done={(r["method"], r["setting"], r["seed"]) for r in rows} >= expected)
+    print(md_path.read_text()); sys.exit(0)
 
 data = load_elpv()
 data.tensors(build(args.methods[0])[2].image_size, progress=False)   # decode once; every split shares the cache

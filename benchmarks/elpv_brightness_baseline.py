@@ -1,0 +1,49 @@
+"""Baseline: how far does image darkness alone go on ELPV?
+
+Defective solar cells are often darker than intact ones, so a "detector" that scores each image by its negative mean
+intensity (no training at all) is the bar any learned ELPV detector should clear before we credit it with seeing
+defects. Same splits (settings × seeds) as benchmarks/elpv_methods.py, images at the teaching resolution (96 px).
+Writes benchmarks/results/elpv_brightness_baseline.{md,csv} with the command, machine and seeds.
+
+    python benchmarks/elpv_brightness_baseline.py --seeds 0 1 2
+"""
+import argparse, csv, shlex, sys, time
+from pathlib import Path
+
+from ossad.core import machine_info, describe_machine
+from ossad.data import load_elpv
+from ossad.metrics import image_metrics
+from ossad.protocols import make_split
+
+SETTINGS = {"general-1": dict(setting="general", shots=1), "general-10": dict(setting="general", shots=10),
+            "hard-10-mono": dict(setting="hard", shots=10, known_class="mono"), "hard-10-poly": dict(setting="hard", shots=10, known_class="poly")}
+ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+ap.add_argument("--size", type=int, default=96)
+args = ap.parse_args()
+
+data = load_elpv()
+rows = []
+for seed in args.seeds:
+    for name, kw in SETTINGS.items():
+        test = make_split(data, seed=seed, **kw).test
+        score = -test.tensors(args.size).float().mean((1, 2, 3))
+        m = image_metrics(test.labels, score, test.classes)
+        unseen = [c for c in m["per_class_auroc"]] if kw["setting"] == "hard" else []
+        rows.append(dict(setting=name, seed=seed, auroc=m["auroc"], auprc=m["auprc"], unseen_auroc=m["per_class_auroc"][unseen[0]] if unseen else ""))
+
+out = Path(__file__).resolve().parent / "results"; out.mkdir(exist_ok=True)
+with open(out / "elpv_brightness_baseline.csv", "w", newline="") as f:
+    w = csv.DictWriter(f, fieldnames=list(rows[0])); w.writeheader(); w.writerows(rows)
+def ms(vals):
+    m = sum(vals) / len(vals); sd = (sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5 if len(vals) > 1 else 0.0
+    return f"{m:.3f} ± {sd:.3f}"
+lines = ["# ELPV: the darkness baseline", "",
+         f"Produced by `python benchmarks/elpv_brightness_baseline.py {' '.join(shlex.quote(a) for a in sys.argv[1:])}` on {time.strftime('%Y-%m-%d')}.", "",
+         f"- machine: {describe_machine(machine_info('cpu'))}", f"- seeds: {args.seeds}; score = negative mean pixel intensity at {args.size} px; no training", "",
+         "| | " + " | ".join(SETTINGS) + " |", "|---|" + "---|" * len(SETTINGS)]
+for key in ("auroc", "auprc"):
+    lines.append(f"| {key.upper()} | " + " | ".join(ms([r[key] for r in rows if r["setting"] == s]) for s in SETTINGS) + " |")
+lines.append("| AUROC on the unseen class | – | – | " + " | ".join(ms([r["unseen_auroc"] for r in rows if r["setting"] == s]) for s in list(SETTINGS)[2:]) + " |")
+(out / "elpv_brightness_baseline.md").write_text("\n".join(lines) + "\n")
+print("\n".join(lines))
