@@ -1,6 +1,6 @@
 """Benchmark: detectors on ELPV under the DRA paper's settings, over seeds, with the same backbone, resolution and schedule.
 
-Settings: general 1 and 10 shots, hard 10 shots with known class mono and with known class poly.
+Settings: general 1 and 10 shots, hard 10 shots with known class mono and with known class poly, and (on request) anomaly-free.
 Every run trains from scratch with the method's teaching preset (or --preset paper on a GPU) and is evaluated once
 with its final weights. After every run the tables are rewritten, so an interrupted benchmark keeps what it measured:
 
@@ -8,6 +8,10 @@ with its final weights. After every run the tables are rewritten, so an interrup
     benchmarks/results/<name>.md    mean ± std over the seeds done, with the command, machine and seeds
 
     python benchmarks/elpv_methods.py --methods devnet dra --seeds 0 1 2 --name elpv_devnet_dra
+    python benchmarks/elpv_methods.py --methods saliencycut --settings general-1 general-10 hard-10-mono hard-10-poly anomaly-free --name elpv_saliencycut
+    python benchmarks/elpv_methods.py --methods dra@cutpaste dra@cutmix dra@scar dra@cpmix dra@saliencycut --settings hard-10-mono hard-10-poly --name elpv_dra_pseudo
+
+--resume keeps the rows already in the CSV and runs only the missing (method, setting, seed) combinations.
 """
 import argparse, csv, json, math, shlex, sys, time
 from pathlib import Path
@@ -21,17 +25,20 @@ from ossad.learner import Learner
 from ossad.protocols import make_split
 
 SETTINGS = {"general-1": dict(setting="general", shots=1), "general-10": dict(setting="general", shots=10),
-            "hard-10-mono": dict(setting="hard", shots=10, known_class="mono"), "hard-10-poly": dict(setting="hard", shots=10, known_class="poly")}
+            "hard-10-mono": dict(setting="hard", shots=10, known_class="mono"), "hard-10-poly": dict(setting="hard", shots=10, known_class="poly"),
+            "anomaly-free": dict(setting="anomaly_free", shots=0)}
+DEFAULT_SETTINGS = ["general-1", "general-10", "hard-10-mono", "hard-10-poly"]
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--methods", nargs="+", default=["devnet", "dra"], help="method names, or method:variant / method@pseudo (e.g. dra:dra2a, dra@scar)")
-ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+ap.add_argument("--settings", nargs="+", default=DEFAULT_SETTINGS, choices=list(SETTINGS), help="anomaly-free runs only the methods that train without anomalies")
 ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 ap.add_argument("--preset", default="teaching", choices=["teaching", "paper"])
 ap.add_argument("--weights", default=None, help="backbone weights for every method (none, imagenet, or a file)")
 ap.add_argument("--device", default=None)
 ap.add_argument("--name", default="elpv_methods")
 ap.add_argument("--tables-only", action="store_true", help="rebuild the Markdown tables from an existing CSV (same other arguments) without training")
+ap.add_argument("--resume", action="store_true", help="keep the rows of an existing CSV and run only the (method, setting, seed) runs it lacks")
 ap.add_argument("--note", action="append", default=[], help="a line of context to add under the tables (e.g. what shared the machine)")
 args = ap.parse_args()
 
@@ -40,7 +47,7 @@ def _command(argv):
     keep, skip = [], False
     for a in argv:   # the training command, without the table-rebuilding options
         if skip: skip = False; continue
-        if a == "--tables-only": continue
+        if a in ("--tables-only", "--resume"): continue
         if a == "--note": skip = True; continue
         keep.append(a)
     return "python benchmarks/elpv_methods.py " + " ".join(shlex.quote(a) for a in keep)
@@ -59,6 +66,10 @@ def build(spec):
     if variant: cfg = cfg.with_variant(variant)
     if pseudo: cfg = cfg.updated(pseudo=pseudo)
     return spec, Model, cfg
+
+def runnable(spec, sname):
+    "Methods that need labelled anomalies cannot run the anomaly-free setting."
+    return SETTINGS[sname]["shots"] > 0 or not getattr(build(spec)[1], "needs_anomalies", True)
 
 rows_path, md_path = out_dir / f"{args.name}.csv", out_dir / f"{args.name}.md"
 fields = ["method", "setting", "seed", "auroc", "auprc", "unseen_auroc", "per_class_auroc", "train_seconds", "train_images_per_second", "eval_images_per_second"]
@@ -85,23 +96,30 @@ def write_tables(done: bool):
                                ("Training time, seconds", "train_seconds", 0), ("Training images per second", "train_images_per_second", 1),
                                ("Evaluation images per second", "eval_images_per_second", 1)):
         sets = [s for s in args.settings if key != "unseen_auroc" or s.startswith("hard")]
+        if not sets: continue
         lines += [f"## {title} (mean ± std over seeds)", "", "| method | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
         for m in methods:
             cells = [fmt([r[key] for r in rows if r["method"] == m and r["setting"] == s], digits) for s in sets]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         lines.append("")
-    lines.append(f"{len(rows)} runs; n in each cell is the number of seeds behind it; one row per run in {rows_path.name}.")
+    lines.append(f"{len(rows)} runs; n in each cell is the number of seeds behind it; – means not run (or, for anomaly-free, a method that needs labelled anomalies); one row per run in {rows_path.name}.")
     lines += [""] + [f"Note: {n}" for n in args.note]
     md_path.write_text("\n".join(lines) + "\n")
 
-if args.tables_only:
+def read_rows():
+    if not rows_path.exists(): sys.exit(f"--tables-only/--resume: {rows_path} does not exist; run the benchmark without them first")
     with open(rows_path) as f:
         for r in csv.DictReader(f):
             num = lambda v: None if v in ("", "None") else float(v)
             rows.append(dict(r, seed=int(r["seed"]), auroc=num(r["auroc"]), auprc=num(r["auprc"]), unseen_auroc=num(r["unseen_auroc"]),
                              per_class_auroc=json.loads(r["per_class_auroc"]), train_seconds=num(r["train_seconds"]),
                              train_images_per_second=num(r["train_images_per_second"]), eval_images_per_second=num(r["eval_images_per_second"])))
-    expected = {(m, st, sd) for m in args.methods for st in args.settings for sd in args.seeds}
+
+if args.tables_only or args.resume: read_rows()
+if args.tables_only and md_path.exists():   # the machine that ran the benchmark, not the one rebuilding its tables
+    machine = next((l[len("- machine: "):] for l in md_path.read_text().splitlines() if l.startswith("- machine: ")), machine)
+if args.tables_only:
+    expected = {(m, st, sd) for m in args.methods for st in args.settings for sd in args.seeds if runnable(m, st)}
     write_tables(done={(r["method"], r["setting"], r["seed"]) for r in rows} >= expected)
     print(md_path.read_text()); sys.exit(0)
 
@@ -112,6 +130,8 @@ for seed in args.seeds:
         split = make_split(data, seed=seed, **SETTINGS[sname])
         for spec in args.methods:
             label, Model, cfg = build(spec)
+            if any((r["method"], r["setting"], r["seed"]) == (label, sname, seed) for r in rows): continue   # --resume: already measured
+            if not runnable(spec, sname): continue
             with seeded(spawn(seed, "init")): model = Model(cfg)
             learn = Learner(model, split, cfg, seed=seed, device=device, progress=False)
             learn.fit()

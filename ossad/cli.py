@@ -14,13 +14,15 @@ from .learner import Learner, NoAnomaliesError, NonFiniteLossError
 from .backbones import WeightsUnavailableError
 from .models.devnet import DevNet, DevNetConfig
 from .models.dra import DRA, DRAConfig, VARIANTS as DRA_VARIANTS
-from .augment import PSEUDO_GENERATORS
+from .models.saliencycut import SaliencyCutNet, SaliencyCutConfig
+from .augment import PSEUDO_NAMES
+from .plots import save_result_figures
 
 # %% auto #0
 __all__ = ['METHODS', 'USER_ERRORS', 'load_dataset', 'build_parser', 'format_results', 'train', 'evaluate', 'main']
 
 # %% ../nbs/30_cli.ipynb #c005
-METHODS = {"devnet": (DevNet, DevNetConfig), "dra": (DRA, DRAConfig)}
+METHODS = {"devnet": (DevNet, DevNetConfig), "dra": (DRA, DRAConfig), "saliencycut": (SaliencyCutNet, SaliencyCutConfig)}
 
 def load_dataset(name: str, root: str | None = None, category: str | None = None) -> ImageSet:
     "The data set called `name`: 'elpv', 'toy', or 'folder' (an MVTec-style `root/category`)."
@@ -39,20 +41,22 @@ def build_parser() -> argparse.ArgumentParser:
                                 epilog="examples:\n  ossad train --method devnet --dataset elpv --setting general --shots 10 --seed 0 --preset teaching\n"
                                        "  ossad train --method devnet --dataset folder --root ~/mvtec --category bottle --setting hard --known-class crack\n"
                                        "  ossad train --method dra --variant dra2a --dataset elpv --setting hard --known-class mono --shots 10\n"
+                                       "  ossad train --method dra --pseudo saliencycut --dataset elpv --setting hard --known-class poly\n"
+                                       "  ossad train --method saliencycut --dataset elpv --setting anomaly_free\n"
                                        "  ossad evaluate runs/devnet-elpv-general-10shot-seed0")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     t = sub.add_parser("train", help="train a detector, evaluate it on the test split, write a run folder",
                        description="Train a detector on a data set and protocol, evaluate it once with the final weights, and write a run folder "
-                                   "(config.json, metrics.json, history.json, model.pt).")
+                                   "(config.json, metrics.json, history.json, model.pt, and the figures scores.png, roc.png, per_class_auroc.png).")
     t.add_argument("--method", default="devnet", choices=sorted(METHODS), help="detector (default: devnet)")
     t.add_argument("--variant", choices=sorted(DRA_VARIANTS), help="with --method dra: an ablation of DRA's table 3 (default: dra, all four heads)")
-    t.add_argument("--pseudo", choices=sorted(PSEUDO_GENERATORS), help="with --method dra: the pseudo-anomaly generator (default: cutpaste, DRA's eq. 4)")
+    t.add_argument("--pseudo", choices=sorted(PSEUDO_NAMES), help="with --method dra or saliencycut: the pseudo-anomaly generator (default: cutpaste for dra, DRA's eq. 4; saliencycut for saliencycut)")
     t.add_argument("--outliers", help="with --method dra: a folder of external images to use as pseudo anomalies (outlier exposure)")
     t.add_argument("--dataset", default="elpv", choices=["elpv", "toy", "folder"], help="data set (default: elpv, shipped by the elpv-dataset package)")
     t.add_argument("--root", help="with --dataset folder: the folder that holds the category folders")
     t.add_argument("--category", help="with --dataset folder: the category folder name (root/category/train/good, ...)")
     t.add_argument("--setting", default="general", choices=SETTINGS, help="protocol (default: general)")
-    t.add_argument("--shots", type=int, default=10, help="labelled training anomalies (default: 10)")
+    t.add_argument("--shots", type=int, help="labelled training anomalies (default: 10; 0 with --setting anomaly_free)")
     t.add_argument("--known-class", help="with --setting hard: the anomaly class the training anomalies come from")
     t.add_argument("--contamination", type=float, default=0.0, help="with --setting contamination: fraction of unlabelled anomalies in the training pool")
     t.add_argument("--train-fraction", type=float, default=1.0, help="with --setting small_train: fraction of normal training images kept")
@@ -73,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Rebuild a run's data set and split from its config.json, load model.pt and print the test metrics.")
     e.add_argument("run", help="a run folder written by `ossad train`")
     e.add_argument("--device", help="cpu, cuda, ...")
+    e.add_argument("--figures", action="store_true", help="(re)write the run folder's figures: scores.png, roc.png, per_class_auroc.png")
     e.add_argument("--no-progress", action="store_true")
     return p
 
@@ -82,7 +87,8 @@ def _config(args) -> "TrainConfig":
     cfg = Cfg.paper() if args.preset == "paper" else Cfg.teaching()
     cfg = cfg.updated(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, image_size=args.image_size, batch_size=args.batch_size, lr=args.lr)
     if args.amp: cfg = cfg.updated(amp=True)
-    if (args.variant or args.pseudo or args.outliers) and args.method != "dra": raise ValueError("--variant, --pseudo and --outliers apply to --method dra")
+    if (args.variant or args.outliers) and args.method != "dra": raise ValueError("--variant and --outliers apply to --method dra")
+    if args.pseudo and args.method not in ("dra", "saliencycut"): raise ValueError(f"--pseudo applies to --method dra or saliencycut; {args.method} trains without pseudo anomalies")
     if args.outliers: cfg = cfg.updated(outlier_dir=str(Path(args.outliers).expanduser().resolve()))
     if args.variant: cfg = cfg.with_variant(args.variant)
     if args.pseudo: cfg = cfg.updated(pseudo=args.pseudo)
@@ -106,6 +112,7 @@ def _split_of(args, data):
 def train(args) -> dict:
     "Run `ossad train` with parsed `args`; return the metrics."
     Model, _ = METHODS[args.method]
+    if args.shots is None: args.shots = 0 if args.setting == "anomaly_free" else 10
     tag = getattr(args, "variant", None) or args.method
     out = Path(args.out or f"runs/{tag}-{args.dataset if args.dataset != 'folder' else args.category}-{args.setting}-{args.shots}shot-seed{args.seed}")
     if (out / "metrics.json").exists() and not args.overwrite:
@@ -130,6 +137,7 @@ def train(args) -> dict:
     save_json(learn.history, out / "history.json")
     m = learn.evaluate()
     save_json(dict(m, method=args.method, dataset=args.dataset, setting=args.setting, shots=args.shots, seed=args.seed), out / "metrics.json")
+    save_result_figures(out, learn.last_scores, split.test.labels, split.test.classes, title=tag)
     print(format_results(f"{getattr(cfg, 'variant', None) or args.method} on {args.dataset} ({args.setting}, {args.shots} shots, seed {args.seed}, {args.preset} preset) -> {out}", m))
     return m
 
@@ -150,6 +158,7 @@ def evaluate(args) -> dict:
     with seeded(0): model = Model(cfg)
     learn = Learner(model, split, cfg, seed=rc["seed"], device=args.device, progress=not args.no_progress).load(run / "model.pt")
     m = learn.evaluate()
+    if getattr(args, "figures", False): save_result_figures(run, learn.last_scores, split.test.labels, split.test.classes, title=rc["method"])
     print(format_results(f"{rc['method']} from {run}", m))
     return m
 

@@ -11,7 +11,7 @@ from torch import nn
 from ..core import make_generator, spawn
 from ..backbones import resnet18_features, to_model_input
 from ..losses import deviation_loss, topk_mean
-from ..augment import get_pseudo, OutlierExposure
+from ..augment import get_pseudo, pseudo_slots, OutlierExposure, SaliencyCut
 from ..data import from_image_dir
 from ..learner import TrainConfig, Batch
 from .devnet import scale_pyramid
@@ -56,7 +56,7 @@ def residual_map(ref_maps: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
 class DRAConfig(TrainConfig):
     "DRA's settings: the learner's fields plus heads, pseudo-anomaly source, reference set and scoring constants."
     heads: tuple = HEADS             # which heads to train and sum (the ablations drop some)
-    pseudo: str = "cutpaste"         # pseudo-anomaly generator: cutpaste (DRA eq. 4), cutmix, scar, cpmix
+    pseudo: str = "cutpaste"         # pseudo-anomaly generator: cutpaste (DRA eq. 4), cutmix, scar, cpmix, saliencycut
     outlier_dir: str | None = None   # outlier exposure: draw pseudo anomalies from this folder of images instead
     pseudo_fraction: float = 0.5     # chance that a normal slot becomes a pseudo anomaly
     n_ref: int = 5                   # N_r, reference images for the residual head
@@ -64,6 +64,9 @@ class DRAConfig(TrainConfig):
     topk_ratio: float = 0.1
     margin: float = 5.0
     variant: str = "dra"
+    grid: int = 18                   # with pseudo="saliencycut": SaliencyCut's grid, threshold and refresh
+    threshold: float = 0.4
+    refresh: str = "step"
 
     @classmethod
     def paper(cls) -> "DRAConfig":
@@ -102,7 +105,9 @@ class DRA(nn.Module):
         if "normal" in c.heads: self.heads["normal"] = NormalityHead(512)
         if pseudo is not None: self.pseudo = pseudo
         elif c.outlier_dir: self.pseudo = OutlierExposure(from_image_dir(c.outlier_dir))
+        elif c.pseudo == "saliencycut": self.pseudo = get_pseudo("saliencycut", grid=c.grid, threshold=c.threshold, refresh=c.refresh)
         else: self.pseudo = get_pseudo(c.pseudo)
+        if isinstance(self.pseudo, SaliencyCut) and self.pseudo.loss_fn is None and self.pseudo.model is None: self.pseudo.bind(self)
         self.uses_pseudo = any(h in c.heads for h in ("pseudo", "residual", "normal"))
         # the fixed evaluation reference set (uint8), saved with the weights
         self.register_buffer("eval_refs", torch.zeros(c.n_ref, 3, c.image_size, c.image_size, dtype=torch.uint8))
@@ -121,19 +126,19 @@ class DRA(nn.Module):
         pool = learner._train_images()[0]
         if len(pool) < self.config.n_ref: raise ValueError(f"DRA needs at least n_ref={self.config.n_ref} normal training images, got {len(pool)}")
         self._ref_pool = pool
+        if isinstance(self.pseudo, SaliencyCut) and self.pseudo.pool is None: self.pseudo.pool = pool
         if not bool(self.refs_ready):
             idx = torch.randperm(len(pool), generator=make_generator(spawn(learner.seed, "eval_refs")))[: self.config.n_ref]
             self.set_references(pool[idx])
 
+    def on_epoch_start(self, epoch: int):
+        "Learner hook: lets a SaliencyCut generator with refresh='epoch' freeze this epoch's weights."
+        if hasattr(self.pseudo, "on_epoch_start"): self.pseudo.on_epoch_start()
+
     def augment_batch(self, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator):
         "Learner hook, before rotation: turn normal slots into pseudo anomalies (label 2); draw this step's references."
-        masks = torch.zeros(images.shape[0], *images.shape[-2:], device=images.device)
-        if self.uses_pseudo:
-            pick = ((torch.rand(len(labels), generator=generator) < self.config.pseudo_fraction).to(labels.device)) & (labels == 0)
-            if pick.any():
-                out, m = self.pseudo(images[pick], generator)
-                images = images.clone(); images[pick] = out; masks[pick] = m.to(masks.dtype)
-                labels = labels.clone(); labels[pick] = 2
+        if self.uses_pseudo: images, labels, masks = pseudo_slots(images, labels, self.pseudo, self.config.pseudo_fraction, generator)
+        else: masks = torch.zeros(images.shape[0], *images.shape[-2:], device=images.device)
         if "residual" in self.config.heads and self._ref_pool is not None:
             idx = torch.randint(0, len(self._ref_pool), (self.config.n_ref,), generator=generator)
             self._train_refs = to_model_input(self._ref_pool[idx].to(images.device))
@@ -172,6 +177,12 @@ class DRA(nn.Module):
         for k, (use, target) in head_targets(batch.labels).items():
             if k in s and use.any(): out[k] = deviation_loss(s[k][use], target[use], self.config.margin)
         return out
+
+    def saliency_loss(self, x: torch.Tensor) -> torch.Tensor:
+        "For SaliencyCut pseudo anomalies: the summed head losses of x as plain normal images (residual head: the fixed references)."
+        s = self.head_scores(x)
+        labels = torch.zeros(len(x), dtype=torch.long, device=x.device)
+        return sum(deviation_loss(s[k][use], t[use], self.config.margin) for k, (use, t) in head_targets(labels).items() if k in s and use.any())
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         "Globally pooled backbone features (B,512), for the embedding explorer."
