@@ -1,0 +1,135 @@
+"""Build the docs site without Quarto: run the notebooks of the _quarto.yml sidebar, render them to HTML, add navigation.
+
+`nbdev_docs` needs Quarto, which we cannot install on our machines. This script gives the same pages, plainer:
+
+1. reads the sidebar of `_quarto.yml` (the one source of the site's structure, also used by `nbdev_docs`);
+2. runs each notebook the way `nbdev_test` does (in `nbs/`, skipping `#| eval: false`, export cells and cells carrying
+   a flag of --skip, by default `slow`), keeping the outputs: figures, tables and the `show_doc` API docs;
+3. drops `#| hide` cells, renders the rest with nbconvert's lab template, and adds a sidebar and an index page.
+
+    python tools/build_docs.py                 # every page, into _docs/
+    python tools/build_docs.py --only 20_plots # one page (plus the navigation)
+
+It stops at the first notebook that fails and says which cell. Pages are written atomically.
+"""
+import argparse, html, json, os, re, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NBS = ROOT / "nbs"
+
+
+def sidebar(cfg_path: Path) -> list[tuple[str, str]]:
+    "[(section, notebook file)] in sidebar order, from _quarto.yml."
+    import yaml
+    cfg = yaml.safe_load(cfg_path.read_text())
+    out = []
+    def walk(items, section):
+        for it in items:
+            if isinstance(it, str): out.append((section, it))
+            elif isinstance(it, dict) and "contents" in it: walk(it["contents"], it.get("section", section))
+            elif isinstance(it, dict) and "href" in it: out.append((section, it["href"]))
+    walk(cfg["website"]["sidebar"]["contents"], "")
+    return out
+
+
+def directives(src: str) -> dict:
+    "The `#| key: value` lines at the top of a cell."
+    d = {}
+    for line in src.splitlines():
+        m = re.match(r"^\s*#\|\s*([\w-]+):?\s*(.*)$", line)
+        if not m: break
+        d[m.group(1)] = m.group(2).strip()
+    return d
+
+
+def run_notebook(path: Path, skip: set[str]):
+    "Execute a notebook like nbdev_test does and return it (an execnb dict-like) with its outputs."
+    from execnb.nbio import read_nb
+    from execnb.shell import CaptureShell
+    nb = read_nb(path)
+    def no_eval(cell):
+        if cell.cell_type != "code": return True
+        if "nbdev_export" + "(" in cell.source: return True
+        d = directives(cell.source)
+        return d.get("eval", "").lower() == "false" or bool(skip & set(d))
+    shell = CaptureShell(path)
+    cwd = os.getcwd(); os.chdir(path.parent)
+    try: shell.run_all(nb, exc_stop=True, preproc=no_eval)
+    except Exception:
+        sys.stderr.write(shell.prettytb(fname=path) + "\n"); raise SystemExit(f"build_docs: {path.name} failed; no page written for it")
+    finally: os.chdir(cwd)
+    return nb
+
+
+def to_html(nb, title: str) -> str:
+    "Render an executed notebook without its hidden cells and directive lines."
+    import nbformat
+    from nbconvert import HTMLExporter
+    cells = []
+    for c in nb.cells:
+        d = directives(c.source) if c.cell_type == "code" else {}
+        if "hide" in d or "default_exp" in d or ("nbdev_export" + "(" in c.source): continue
+        c = dict(c)
+        c["source"] = "\n".join(l for l in c["source"].splitlines() if not re.match(r"^\s*#\|", l))
+        c.pop("idx_", None); c.pop("directives_", None)
+        if c["cell_type"] == "code": c.setdefault("outputs", []); c.setdefault("execution_count", None)
+        cells.append(c)
+    doc = {"cells": cells, "metadata": {"title": title, "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    node = nbformat.reads(json.dumps(doc, default=str), as_version=4)   # reads joins multi-line output lists as nbformat expects
+    body, _ = HTMLExporter(template_name="lab", exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(node)
+    return body
+
+
+NAV_CSS = """<style>
+body{margin-left:17rem}
+nav.ossad-nav{position:fixed;top:0;left:0;bottom:0;width:15.5rem;overflow-y:auto;padding:1rem;border-right:1px solid #ddd;background:#fafafa;font:14px system-ui,sans-serif}
+nav.ossad-nav h2{font-size:1.1rem;margin:.2rem 0 1rem} nav.ossad-nav h3{font-size:.8rem;text-transform:uppercase;color:#666;margin:1rem 0 .3rem}
+nav.ossad-nav a{display:block;padding:.15rem .3rem;color:#1a5fb4;text-decoration:none;border-radius:3px} nav.ossad-nav a.current{background:#e3ecfa;font-weight:600}
+</style>"""
+
+
+def nav(pages: list[tuple[str, str, str]], current: str) -> str:
+    out, section = ['<nav class="ossad-nav"><h2><a href="index.html">ossad</a></h2>'], None
+    for sec, name, title in pages:
+        if sec != section and sec: out.append(f"<h3>{html.escape(sec)}</h3>")
+        section = sec
+        cls = ' class="current"' if name == current else ""
+        out.append(f'<a href="{name}.html"{cls}>{html.escape(title)}</a>')
+    return "\n".join(out + ["</nav>"])
+
+
+def page_title(path: Path) -> str:
+    for c in json.loads(path.read_text())["cells"]:
+        if c["cell_type"] == "markdown":
+            m = re.search(r"^#\s+(.+)$", "".join(c["source"]), re.M)
+            if m: return m.group(1).strip()
+    return path.stem
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=str(ROOT / "_docs"), help="output folder (default: _docs)")
+    ap.add_argument("--only", nargs="*", help="build only these notebooks (stems), keep the navigation to all")
+    ap.add_argument("--skip", nargs="*", default=["slow"], help="cell flags to skip (default: slow)")
+    args = ap.parse_args()
+    out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
+    entries = sidebar(ROOT / "_quarto.yml")
+    missing = [f for _, f in entries if not (NBS / f).exists()]
+    if missing: raise SystemExit(f"build_docs: _quarto.yml lists notebooks that do not exist: {missing}")
+    pages = [(sec, Path(f).stem, page_title(NBS / f)) for sec, f in entries]
+    todo = [p for p in pages if not args.only or p[1] in args.only]
+    sys.path.insert(0, str(ROOT))
+    for sec, name, title in todo:
+        t0 = time.perf_counter()
+        nb = run_notebook(NBS / f"{name}.ipynb", set(args.skip))
+        body = to_html(nb, title)
+        body = body.replace("</head>", NAV_CSS + "\n</head>", 1)
+        body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + "\n" + nav(pages, name), body, count=1)
+        tmp = out / f".{name}.html.tmp"; tmp.write_text(body); tmp.replace(out / f"{name}.html")
+        print(f"{name}.html  {time.perf_counter() - t0:.0f} s", flush=True)
+    print(f"docs in {out}; open {out / 'index.html'}")
+
+
+if __name__ == "__main__":
+    main()
