@@ -219,7 +219,8 @@ class SaliencyCut:
         if self.pool is not None:
             idx = torch.randint(0, len(self.pool), (B,), generator=generator)
             other = _as_float(self.pool[idx])[0].to(x.device, x.dtype)
-            if other.shape[1] != x.shape[1]: other = other.expand(-1, x.shape[1], -1, -1)
+            if other.shape[-2:] != x.shape[-2:]: other = F.interpolate(other, size=x.shape[-2:], mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+            if other.shape[1] != x.shape[1]: other = other.expand(-1, x.shape[1], -1, -1) if other.shape[1] == 1 else other.mean(1, keepdim=True)
         else:
             if B < 2: raise ValueError("SaliencyCut without a pool needs a batch of at least two images")
             other = x[((torch.arange(B) + 1 + torch.randint(0, B - 1, (B,), generator=generator)) % B).to(x.device)]
