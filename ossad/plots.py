@@ -10,15 +10,12 @@ import torch
 import matplotlib
 from matplotlib.figure import Figure
 from .core import atomic_path
-from .metrics import auroc
+from .metrics import auroc, _np   # _np: tensors (any float dtype) or lists to numpy, as the metrics take them
 
 # %% auto #0
 __all__ = ['score_histogram', 'roc_points', 'roc_figure', 'per_class_bars', 'map_overlay', 'save_result_figures']
 
 # %% ../nbs/20_plots.ipynb #c005
-def _np(x) -> np.ndarray:
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-
 def _check(scores, labels, classes=None):
     s, y = _np(scores).astype(float).reshape(-1), _np(labels).reshape(-1)
     if len(s) != len(y): raise ValueError(f"{len(s)} scores but {len(y)} labels")
