@@ -75,7 +75,7 @@ def resnet18_features(weights: str | Path | None = None, # None, "imagenet" or a
         raise WeightsUnavailableError(f"weights must be None, 'imagenet' or the path of a weights file; {str(weights)!r} is none of these (no such file)")
     _load_state(trunk, path); return trunk
 
-# %% ../nbs/04_backbones.ipynb #c012
+# %% ../nbs/04_backbones.ipynb #c014
 def to_unit_float(images: torch.Tensor) -> torch.Tensor:
     "uint8 (B,C,H,W) with C in {1,3} -> float in [0,1] with 3 channels (grayscale repeated), same device."
     if images.dtype != torch.uint8: raise TypeError(f"expected uint8 images (B,C,H,W), got {images.dtype}")

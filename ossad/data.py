@@ -30,7 +30,7 @@ class LayoutError(FileNotFoundError):
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".npy")
 
-# %% ../nbs/01_data.ipynb #c006
+# %% ../nbs/01_data.ipynb #c009
 def _fix_channels(img: torch.Tensor, channels: int | None, what: str) -> torch.Tensor:
     "Apply ossad's channel convention to a (C,H,W) uint8 tensor."
     c = img.shape[0]
@@ -82,7 +82,7 @@ def read_image(path: str | Path, channels: int | None = None) -> torch.Tensor:
     img = _as_uint8_chw(a, str(path))
     return _fix_channels(img, channels, str(path))
 
-# %% ../nbs/01_data.ipynb #c009
+# %% ../nbs/01_data.ipynb #c012
 class _Store:
     "What subsets of one data set share: the sources and the per-size caches."
     def __init__(self, sources, labels, classes, masks, parts, name, channels):
@@ -102,7 +102,7 @@ class _Store:
         m = read_image(m, 1)[0] if isinstance(m, (str, Path)) else m
         return (m > 0).to(torch.uint8)
 
-# %% ../nbs/01_data.ipynb #c010
+# %% ../nbs/01_data.ipynb #c013
 def _resize(img: torch.Tensor, size: int) -> torch.Tensor:
     "Resize a (C,H,W) uint8 image to (C,size,size) with antialiasing."
     if img.shape[-2:] == (size, size): return img
@@ -215,7 +215,7 @@ class ImageSet:
         n_an = int((self.labels == 1).sum())
         return f"ImageSet({self.name!r}: {len(self)} images, {len(self) - n_an} normal, {n_an} anomalous, classes={self.anomaly_classes})"
 
-# %% ../nbs/01_data.ipynb #c017
+# %% ../nbs/01_data.ipynb #c020
 def split_normal_parts(labels, test_size: float = 0.25, random_state: int = 42) -> list[str]:
     "Parts for a set whose layout has none: normals 75/25 train/test (the reference converters' fixed draw), anomalies test."
     from sklearn.model_selection import train_test_split
@@ -246,7 +246,7 @@ def from_arrays(images, labels, classes=None, masks=None, parts=None, name: str 
     parts = split_normal_parts(labels) if parts is None else parts
     return ImageSet.build(srcs, labels, classes, ms, parts, name, channels)
 
-# %% ../nbs/01_data.ipynb #c022
+# %% ../nbs/01_data.ipynb #c026
 EXPECTED_TREE = """<root>/<category>/train/good/*.png          normal training images (required)
 <root>/<category>/test/good/*.png           normal test images (required)
 <root>/<category>/test/<defect_class>/*.png anomalies, one folder per class (at least one)
@@ -290,7 +290,7 @@ def from_folder(root: str | Path, category: str, channels: int | None = None) ->
             srcs.append(p); labels.append(1); classes.append(d.name); masks.append(m if m.is_file() else None); parts.append("test")
     return ImageSet.build(srcs, labels, classes, masks, parts, name=category, channels=channels)
 
-# %% ../nbs/01_data.ipynb #c033
+# %% ../nbs/01_data.ipynb #c037
 def from_image_dir(path: str | Path, channels: int | None = None, name: str | None = None) -> ImageSet:
     "Every image file under `path` (recursively, sorted) as a set of label-0 'train' images; for outlier exposure."
     path = Path(path)
@@ -300,7 +300,7 @@ def from_image_dir(path: str | Path, channels: int | None = None, name: str | No
     n = len(files)
     return ImageSet.build(files, [0] * n, None, None, ["train"] * n, name=name or path.name, channels=channels)
 
-# %% ../nbs/01_data.ipynb #c037
+# %% ../nbs/01_data.ipynb #c041
 def elpv_root() -> Path:
     "The folder holding ELPV's `labels.csv` and `images/`, from the installed `elpv-dataset` package."
     try: import elpv_dataset
@@ -324,7 +324,7 @@ def load_elpv(root: str | Path | None = None, channels: int | None = 1) -> Image
     parts = split_normal_parts(labels)
     return ImageSet.build([root / p for p, _, _ in keep], labels, classes, None, parts, name="elpv", channels=channels)
 
-# %% ../nbs/01_data.ipynb #c042
+# %% ../nbs/01_data.ipynb #c047
 TOY_CLASSES = ("scratch", "spot", "hole", "stain")
 
 def _toy_texture(n: int, size: int, g: torch.Generator) -> torch.Tensor:
@@ -395,7 +395,7 @@ def make_toy(n_train: int = 200, # normal training images
     srcs = [(im * 255).round().to(torch.uint8) for im in imgs]
     return ImageSet.build(srcs, labels, cls, masks, parts, name="toy")
 
-# %% ../nbs/01_data.ipynb #c047
+# %% ../nbs/01_data.ipynb #c052
 def show_images(images, titles=None, masks=None, ncols: int = 8, size: float = 1.6):
     "Plot a grid of (C,H,W) uint8 images (optionally with mask outlines); return the figure."
     import matplotlib.pyplot as plt

@@ -37,7 +37,7 @@ class NoAnomaliesError(ValueError):
 class NonFiniteLossError(FloatingPointError):
     "Training produced a NaN or infinite loss."
 
-# %% ../nbs/07_learner.ipynb #c008
+# %% ../nbs/07_learner.ipynb #c010
 @dataclass
 class TrainConfig:
     "What the learner reads: resolution, batch composition, schedule and optimiser."
@@ -68,7 +68,7 @@ class TrainConfig:
         "A copy with some fields changed (`None` values are ignored)."
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
 
-# %% ../nbs/07_learner.ipynb #c011
+# %% ../nbs/07_learner.ipynb #c013
 class BalancedBatchSampler:
     "Yields (normal_indices, anomaly_indices) per batch, cycling seeded permutations so the few anomalies are oversampled."
     def __init__(self, n_normal: int, n_anomaly: int, batch_size: int, anomaly_fraction: float, generator: torch.Generator):
@@ -90,7 +90,7 @@ class BalancedBatchSampler:
         "Indices of the next batch's normal and anomalous images."
         return self._take(0, self.k_norm), self._take(1, self.k_an)
 
-# %% ../nbs/07_learner.ipynb #c016
+# %% ../nbs/07_learner.ipynb #c018
 def random_rotate(images: torch.Tensor, degrees: float, generator: torch.Generator) -> torch.Tensor:
     "Rotate each float image of (B,C,H,W) by its own angle in [-degrees, degrees], zero fill, bilinear."
     if degrees == 0 or len(images) == 0: return images
@@ -101,7 +101,7 @@ def random_rotate(images: torch.Tensor, degrees: float, generator: torch.Generat
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
-# %% ../nbs/07_learner.ipynb #c020
+# %% ../nbs/07_learner.ipynb #c022
 class Learner:
     "Trains a detector on a `Split` with a `TrainConfig`; evaluates it on the split's test set; saves and loads checkpoints."
     def __init__(self, model: nn.Module, split: Split, config: TrainConfig, seed: int = 0,

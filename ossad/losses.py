@@ -31,7 +31,7 @@ def deviation_loss(scores: torch.Tensor, # (B,) anomaly scores of one head
     per_sample = (1 - targets) * dev.abs() + targets * F.relu(margin - dev)
     return per_sample.mean()
 
-# %% ../nbs/06_losses.ipynb #c011
+# %% ../nbs/06_losses.ipynb #c014
 def topk_count(n_positions: int, ratio: float = 0.1) -> int:
     "K = max(floor(ratio · positions), 1)."
     if not 0 < ratio <= 1: raise ValueError(f"top-K ratio must be in (0, 1], got {ratio}")

@@ -5,7 +5,10 @@
 1. reads the sidebar of `_quarto.yml` (the one source of the site's structure, also used by `nbdev_docs`);
 2. runs each notebook the way `nbdev_test` does (in `nbs/`, skipping `#| eval: false`, export cells and cells carrying
    a flag of --skip, by default `slow`), keeping the outputs: figures, tables and the `show_doc` API docs;
-3. drops `#| hide` cells, renders the rest with nbconvert's lab template, and adds a sidebar and an index page.
+3. drops `#| hide` cells, renders the rest with nbconvert's lab template, and adds a sidebar and an index page;
+4. makes the pages work offline: MathJax 2 is copied into `_static/mathjax` from a local install (Debian's
+   `libjs-mathjax`, or `$MATHJAX_PATH`; otherwise the pages load it from its CDN), require.js is left out (no page
+   keeps widget state, so nothing needs it), and links between notebooks point to their pages.
 
     python tools/build_docs.py                 # every page, into _docs/
     python tools/build_docs.py --only 20_plots # one page (plus the navigation)
@@ -62,7 +65,34 @@ def run_notebook(path: Path, skip: set[str]):
     return nb
 
 
-def to_html(nb, title: str) -> str:
+MATHJAX_CONFIG = "TeX-AMS_CHTML-full,Safe"   # nbconvert's default, served from a local copy
+MATHJAX_DIRS = ["/usr/share/javascript/mathjax", "/usr/share/mathjax"]   # Debian/Ubuntu's libjs-mathjax
+MATHJAX_PARTS = ["MathJax.js", f"config/{MATHJAX_CONFIG.split(',')[0]}.js", "config/Safe.js", "config/local",
+                 "extensions", "jax/input/TeX", "jax/element", "jax/output/CommonHTML", "fonts/HTML-CSS/TeX/woff"]
+
+
+def local_mathjax(out: Path) -> str | None:
+    """Copy the parts of MathJax 2 that the pages use into `out/_static/mathjax`; their URL, or None if none is found.
+
+    Looked for in `$MATHJAX_PATH`, then where Debian's `libjs-mathjax` puts it (`.ci/run` installs that package)."""
+    import shutil
+    cands = [os.environ["MATHJAX_PATH"]] if os.environ.get("MATHJAX_PATH") else MATHJAX_DIRS
+    src = next((Path(c) for c in cands if (Path(c) / "MathJax.js").exists()), None)
+    if src is None: return None
+    dst = out / "_static" / "mathjax"
+    if not (dst / "MathJax.js").exists():
+        tmp = out / "_static" / ".mathjax.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        for part in MATHJAX_PARTS:
+            s, d = src / part, tmp / part
+            if not s.exists(): raise SystemExit(f"build_docs: {src} has no {part}; is it a complete MathJax 2?")
+            d.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(s, d) if s.is_dir() else shutil.copy2(s, d)
+        shutil.rmtree(dst, ignore_errors=True); tmp.replace(dst)
+    return f"_static/mathjax/MathJax.js?config={MATHJAX_CONFIG}"
+
+
+def to_html(nb, title: str, mathjax_url: str | None = None) -> str:
     "Render an executed notebook without its hidden cells and directive lines."
     import nbformat
     from nbconvert import HTMLExporter
@@ -77,11 +107,15 @@ def to_html(nb, title: str) -> str:
         cells.append(c)
     doc = {"cells": cells, "metadata": {"title": title, "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
     node = nbformat.reads(json.dumps(doc, default=str), as_version=4)   # reads joins multi-line output lists as nbformat expects
-    body, _ = HTMLExporter(template_name="lab", exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(node)
+    kw = {"mathjax_url": mathjax_url} if mathjax_url else {}
+    body, _ = HTMLExporter(template_name="lab", exclude_input_prompt=True, exclude_output_prompt=True, **kw).from_notebook_node(node)
+    body = re.sub(r'<script src="[^"]*require(\.min)?\.js"></script>\s*', "", body)          # no widget state: not needed
+    body = re.sub(r'href="(\w+)\.ipynb(#[^"]*)?"', lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', body)
     return body
 
 
-NAV_CSS = """<style>
+NAV_CSS = """<link rel="icon" href="data:,">
+<style>
 body{margin-left:17rem}
 nav.ossad-nav{position:fixed;top:0;left:0;bottom:0;width:15.5rem;overflow-y:auto;padding:1rem;border-right:1px solid #ddd;background:#fafafa;font:14px system-ui,sans-serif}
 nav.ossad-nav h2{font-size:1.1rem;margin:.2rem 0 1rem} nav.ossad-nav h3{font-size:.8rem;text-transform:uppercase;color:#666;margin:1rem 0 .3rem}
@@ -120,10 +154,12 @@ def main():
     pages = [(sec, Path(f).stem, page_title(NBS / f)) for sec, f in entries]
     todo = [p for p in pages if not args.only or p[1] in args.only]
     sys.path.insert(0, str(ROOT))
+    mathjax = local_mathjax(out)
+    if mathjax is None: print("build_docs: no local MathJax 2 (apt-get install libjs-mathjax, or set MATHJAX_PATH); pages load it from its CDN")
     for sec, name, title in todo:
         t0 = time.perf_counter()
         nb = run_notebook(NBS / f"{name}.ipynb", set(args.skip))
-        body = to_html(nb, title)
+        body = to_html(nb, title, mathjax)
         body = body.replace("</head>", NAV_CSS + "\n</head>", 1)
         body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + "\n" + nav(pages, name), body, count=1)
         tmp = out / f".{name}.html.tmp"; tmp.write_text(body); tmp.replace(out / f"{name}.html")
