@@ -80,7 +80,7 @@ def per_class_bars(results: dict, title: str | None = None) -> Figure:
     fig.tight_layout()
     return fig
 
-# %% ../nbs/20_plots.ipynb #c025
+# %% ../nbs/20_plots.ipynb #c026
 def map_overlay(images, maps, masks=None, titles=None, ncols: int = 6, alpha: float = 0.5, size: float = 1.8) -> Figure:
     "Grid of uint8 (C,H,W) images with (H,W) anomaly maps overlaid (one colour scale) and optional mask outlines."
     images, maps = list(images), [_np(m).astype(float) for m in maps]
@@ -100,7 +100,7 @@ def map_overlay(images, maps, masks=None, titles=None, ncols: int = 6, alpha: fl
     fig.tight_layout()
     return fig
 
-# %% ../nbs/20_plots.ipynb #c030
+# %% ../nbs/20_plots.ipynb #c032
 def save_result_figures(out: str | Path, scores, labels, classes=None, title: str = "", dpi: int = 110) -> list[Path]:
     "Write scores.png, roc.png and per_class_auroc.png for one evaluation into `out`; return the paths."
     from ossad.metrics import image_metrics

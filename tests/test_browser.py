@@ -17,6 +17,16 @@ ARTIFACTS = Path(os.environ.get("OSSAD_ARTIFACTS", ROOT / "test-artifacts")) / "
 DOCS_PAGES = {"index": {"figures": 0, "api": []},
               "06_losses": {"figures": 0, "api": ["deviation", "deviation_loss", "topk_mean"], "math": True},
               "20_plots": {"figures": 4, "api": ["score_histogram", "roc_figure", "per_class_bars", "map_overlay"]}}
+# OSSAD_DOCS_DIR=_docs checks a full build made by `python tools/build_docs.py` instead: every page of the sidebar
+DOCS_DIR = os.environ.get("OSSAD_DOCS_DIR")
+if DOCS_DIR:
+    import yaml
+    def _stems(items):
+        for it in items:
+            if isinstance(it, str): yield Path(it).stem
+            elif "contents" in it: yield from _stems(it["contents"])
+    DOCS_PAGES = {n: DOCS_PAGES.get(n, {"figures": 0, "api": []})
+                  for n in _stems(yaml.safe_load((ROOT / "_quarto.yml").read_text())["website"]["sidebar"]["contents"])}
 
 
 def _chromium() -> str:
@@ -53,12 +63,16 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def docs_site(tmp_path_factory):
-    "Build DOCS_PAGES with tools/build_docs.py and serve the folder on 127.0.0.1; yields the base URL."
-    out = tmp_path_factory.mktemp("docs")
-    r = subprocess.run([sys.executable, str(ROOT / "tools" / "build_docs.py"), "--out", str(out), "--only", *DOCS_PAGES],
-                       cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, f"docs build failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
-    assert (out / "_static" / "mathjax" / "MathJax.js").exists(), f"no local MathJax in the docs build:\n{r.stdout}"
+    "Build DOCS_PAGES with tools/build_docs.py (or take $OSSAD_DOCS_DIR) and serve the folder on 127.0.0.1; yields the base URL."
+    if DOCS_DIR: out = Path(DOCS_DIR)
+    else:
+        out = tmp_path_factory.mktemp("docs")
+        r = subprocess.run([sys.executable, str(ROOT / "tools" / "build_docs.py"), "--out", str(out), "--only", *DOCS_PAGES],
+                           cwd=ROOT, capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, f"docs build failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    missing = [n for n in DOCS_PAGES if not (out / f"{n}.html").exists()]
+    assert not missing, f"no page for {missing} in {out}"
+    assert (out / "_static" / "mathjax" / "MathJax.js").exists(), "no local MathJax in the docs build (apt-get install libjs-mathjax)"
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out)))
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{srv.server_address[1]}"

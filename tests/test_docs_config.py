@@ -41,3 +41,22 @@ def test_every_notebook_has_a_title():
     for p in (ROOT / "nbs").glob("*.ipynb"):
         first = json.loads(p.read_text())["cells"][0]
         assert first["cell_type"] == "markdown" and re.match(r"#\s+\S", "".join(first["source"])), f"{p.name}: first cell must be '# Title'"
+
+
+def test_nbdev_prepares_the_docs(tmp_path):
+    """What `nbdev_docs` does before it hands over to Quarto, on a copy of the project: write nbdev.yml, (not) the sidebar,
+    and process every notebook, which executes the export, import and show_doc cells. A cell mixing imports with other
+    code is executed there out of context and breaks the docs build, though `nbdev_test` passes."""
+    import shutil, subprocess, sys
+    shutil.copy(ROOT / "settings.ini", tmp_path); shutil.copy(ROOT / "_quarto.yml", tmp_path)
+    shutil.copytree(ROOT / "nbs", tmp_path / "nbs", symlinks=True)
+    code = ("from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar\nfrom nbdev.serve import proc_nbs\n"
+            "refresh_quarto_yml(); nbdev_sidebar.__wrapped__(); proc_nbs(n_workers=2)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-4000:]
+    proc = tmp_path / "_proc"
+    assert (proc / "_quarto.yml").read_text() == (ROOT / "_quarto.yml").read_text()
+    assert not (tmp_path / "nbs" / "sidebar.yml").exists()
+    pages = _sidebar(yaml.safe_load((ROOT / "_quarto.yml").read_text()))
+    assert all((proc / p).exists() for p in pages), sorted(set(pages) - {p.name for p in proc.iterdir()})
+    assert "Found cells containing imports and other code" not in r.stderr, r.stderr[-3000:]
