@@ -15,8 +15,7 @@ from ossad.data import load_elpv
 from ossad.metrics import image_metrics
 from ossad.protocols import make_split
 
-SETTINGS = {"general-1": dict(setting="general", shots=1), "general-10": dict(setting="general", shots=10),
-            "hard-10-mono": dict(setting="hard", shots=10, known_class="mono"), "hard-10-poly": dict(setting="hard", shots=10, known_class="poly")}
+from elpv_settings import SETTINGS, DEFAULT_SETTINGS   # shared with the other ELPV benchmark scripts
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 ap.add_argument("--size", type=int, default=96)
@@ -25,7 +24,8 @@ args = ap.parse_args()
 data = load_elpv()
 rows = []
 for seed in args.seeds:
-    for name, kw in SETTINGS.items():
+    for name in DEFAULT_SETTINGS:
+        kw = SETTINGS[name]
         test = make_split(data, seed=seed, **kw).test
         score = -test.tensors(args.size).float().mean((1, 2, 3))
         m = image_metrics(test.labels, score, test.classes)
@@ -41,9 +41,9 @@ def ms(vals):
 lines = ["# ELPV: the darkness baseline", "",
          f"Produced by `python benchmarks/elpv_brightness_baseline.py {' '.join(shlex.quote(a) for a in sys.argv[1:])}` on {time.strftime('%Y-%m-%d')}.", "",
          f"- machine: {describe_machine(machine_info('cpu'))}", f"- seeds: {args.seeds}; score = negative mean pixel intensity at {args.size} px; no training", "",
-         "| | " + " | ".join(SETTINGS) + " |", "|---|" + "---|" * len(SETTINGS)]
+         "| | " + " | ".join(DEFAULT_SETTINGS) + " |", "|---|" + "---|" * len(DEFAULT_SETTINGS)]
 for key in ("auroc", "auprc"):
-    lines.append(f"| {key.upper()} | " + " | ".join(ms([r[key] for r in rows if r["setting"] == s]) for s in SETTINGS) + " |")
-lines.append("| AUROC on the unseen class | – | – | " + " | ".join(ms([r["unseen_auroc"] for r in rows if r["setting"] == s]) for s in list(SETTINGS)[2:]) + " |")
+    lines.append(f"| {key.upper()} | " + " | ".join(ms([r[key] for r in rows if r["setting"] == s]) for s in DEFAULT_SETTINGS) + " |")
+lines.append("| AUROC on the unseen class | – | – | " + " | ".join(ms([r["unseen_auroc"] for r in rows if r["setting"] == s]) for s in DEFAULT_SETTINGS[2:]) + " |")
 (out / "elpv_brightness_baseline.md").write_text("\n".join(lines) + "\n")
 print("\n".join(lines))

@@ -24,10 +24,7 @@ from ossad.data import load_elpv
 from ossad.learner import Learner
 from ossad.protocols import make_split
 
-SETTINGS = {"general-1": dict(setting="general", shots=1), "general-10": dict(setting="general", shots=10),
-            "hard-10-mono": dict(setting="hard", shots=10, known_class="mono"), "hard-10-poly": dict(setting="hard", shots=10, known_class="poly"),
-            "anomaly-free": dict(setting="anomaly_free", shots=0)}
-DEFAULT_SETTINGS = ["general-1", "general-10", "hard-10-mono", "hard-10-poly"]
+from elpv_settings import SETTINGS, DEFAULT_SETTINGS   # shared with the other ELPV benchmark scripts
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--methods", nargs="+", default=["devnet", "dra"], help="method names, or method:variant / method@pseudo (e.g. dra:dra2a, dra@scar)")

@@ -1,0 +1,5 @@
+"""The ELPV settings the benchmark scripts share: name -> keyword arguments of `ossad.protocols.make_split`."""
+SETTINGS = {"general-1": dict(setting="general", shots=1), "general-10": dict(setting="general", shots=10),
+            "hard-10-mono": dict(setting="hard", shots=10, known_class="mono"), "hard-10-poly": dict(setting="hard", shots=10, known_class="poly"),
+            "anomaly-free": dict(setting="anomaly_free", shots=0)}
+DEFAULT_SETTINGS = ["general-1", "general-10", "hard-10-mono", "hard-10-poly"]   # the DRA paper's ELPV settings
