@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_widgets.ipynb #c002
 from __future__ import annotations
-import io
+import base64, io
 from pathlib import Path
 import numpy as np
 import torch
@@ -28,8 +28,15 @@ def _uint8(images, size: int) -> torch.Tensor:
     if isinstance(images, torch.Tensor) and images.dtype == torch.uint8 and images.ndim == 4: return images
     raise TypeError("expected an ImageSet or a (N,C,H,W) uint8 tensor")
 
+class _Snapshot:
+    "For widgets that draw into `self.view` (a PNG image widget): their display also carries that picture as a plain PNG."
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None and self.view.value: data["image/png"] = base64.b64encode(self.view.value).decode()
+        return data
+
 # %% ../nbs/21_widgets.ipynb #c007
-class PseudoGallery(W.VBox):
+class PseudoGallery(_Snapshot, W.VBox):
     "Interactive gallery: original, mask and pseudo anomaly for chosen images, generator and parameters."
     GENERATORS = ("cutpaste", "cutmix", "scar", "cpmix", "saliencycut")
     def __init__(self, images: ImageSet | torch.Tensor, model: torch.nn.Module | None = None, size: int = 96, n_show: int = 4):
@@ -119,7 +126,7 @@ class PseudoGallery(W.VBox):
         fig.tight_layout()
         self.view.value = _png(fig)
 
-# %% ../nbs/21_widgets.ipynb #c016
+# %% ../nbs/21_widgets.ipynb #c018
 def embedding_groups(split: Split, model=None, n: int = 60, size: int = 96, seed: int = 0) -> dict[str, torch.Tensor]:
     "Up to n uint8 images per group: normal train, normal test, seen anomalies, unseen anomalies (test) and pseudo anomalies."
     g = make_generator(seed)
@@ -169,8 +176,8 @@ def project(features: np.ndarray, method: str = "umap", seed: int = 0, n_neighbo
             return umap.UMAP(n_neighbors=min(n_neighbors, len(X) - 1), min_dist=min_dist, random_state=seed, n_jobs=1).fit_transform(X)
     raise ValueError(f"unknown projection {method!r}; expected umap, tsne or pca")
 
-# %% ../nbs/21_widgets.ipynb #c020
-class EmbeddingExplorer(W.VBox):
+# %% ../nbs/21_widgets.ipynb #c022
+class EmbeddingExplorer(_Snapshot, W.VBox):
     "Interactive 2-D view of a detector's features for groups of images, coloured by group; save the figure as PNG."
     def __init__(self, model, groups: dict[str, torch.Tensor], method: str = "umap", seed: int = 0):
         if not groups: raise ValueError("no groups of images to embed")

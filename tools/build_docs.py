@@ -92,6 +92,16 @@ def local_mathjax(out: Path) -> str | None:
     return f"_static/mathjax/MathJax.js?config={MATHJAX_CONFIG}"
 
 
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+# show_doc writes Pandoc link attributes, `[source](url){target="_blank" style="..."}`, which Quarto reads and nbconvert does not
+QUARTO_LINK = re.compile(r'\[([^\]]+)\]\(([^)\s]+)\)\{([^}]*)\}')
+
+
+def quarto_link_to_html(m: re.Match) -> str:
+    attrs = " ".join(f'{k}="{html.escape(v)}"' for k, v in re.findall(r'([\w-]+)="([^"]*)"', m.group(3)))
+    return f'<a href="{html.escape(m.group(2))}" {attrs}>{html.escape(m.group(1))}</a>'
+
+
 def to_html(nb, title: str, mathjax_url: str | None = None) -> str:
     "Render an executed notebook without its hidden cells and directive lines."
     import nbformat
@@ -107,8 +117,17 @@ def to_html(nb, title: str, mathjax_url: str | None = None) -> str:
         cells.append(c)
     doc = {"cells": cells, "metadata": {"title": title, "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
     node = nbformat.reads(json.dumps(doc, default=str), as_version=4)   # reads joins multi-line output lists as nbformat expects
+    for c in node.cells:
+        if c.cell_type != "code": continue
+        if re.fullmatch(r"(\s*show_doc\([^\n]*\)\s*)+", c.source): c.metadata["tags"] = ["remove_input"]   # as nbdev_docs: the docs, not the call
+        for o in c.outputs:
+            data = o.get("data", {})
+            if "text/markdown" in data: data["text/markdown"] = QUARTO_LINK.sub(quarto_link_to_html, data["text/markdown"])
+            if WIDGET_MIME in data and len(set(data) - {WIDGET_MIME, "text/plain"}): del data[WIDGET_MIME]   # show the static snapshot
+    from traitlets.config import Config
+    conf = Config({"TagRemovePreprocessor": {"enabled": True, "remove_input_tags": ["remove_input"]}})
     kw = {"mathjax_url": mathjax_url} if mathjax_url else {}
-    body, _ = HTMLExporter(template_name="lab", exclude_input_prompt=True, exclude_output_prompt=True, **kw).from_notebook_node(node)
+    body, _ = HTMLExporter(config=conf, template_name="lab", exclude_input_prompt=True, exclude_output_prompt=True, **kw).from_notebook_node(node)
     body = re.sub(r'<script src="[^"]*require(\.min)?\.js"></script>\s*', "", body)          # no widget state: not needed
     body = re.sub(r'href="(\w+)\.ipynb(#[^"]*)?"', lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', body)
     return body
