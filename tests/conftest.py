@@ -1,7 +1,18 @@
 """Shared fixtures for ossad's pytest suite (the notebooks carry the unit tests; these are end-to-end checks)."""
+import importlib.util
+from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sidebar_pages() -> list[str]:
+    "The notebook files of the `_quarto.yml` sidebar, in order, as the docs tool reads them (tools/build_docs.py)."
+    spec = importlib.util.spec_from_file_location("build_docs", ROOT / "tools" / "build_docs.py")
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    return [f for _, f in mod.sidebar(ROOT / "_quarto.yml")]
 
 
 def write_png(path, array):

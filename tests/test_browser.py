@@ -23,12 +23,8 @@ EXPECT = {"06_losses": {"api": ["deviation", "deviation_loss", "topk_mean"], "ma
 DOCS_DIR = os.environ.get("OSSAD_DOCS_DIR")
 DOCS_PAGES = ["index", "06_losses", "20_plots"]
 if DOCS_DIR:
-    import yaml
-    def _stems(items):
-        for it in items:
-            if isinstance(it, str): yield Path(it).stem
-            elif "contents" in it: yield from _stems(it["contents"])
-    DOCS_PAGES = list(_stems(yaml.safe_load((ROOT / "_quarto.yml").read_text())["website"]["sidebar"]["contents"]))
+    from conftest import sidebar_pages
+    DOCS_PAGES = [Path(f).stem for f in sidebar_pages()]
 
 
 def _chromium() -> str:

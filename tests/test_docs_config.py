@@ -2,19 +2,9 @@
 import configparser, json, re
 from pathlib import Path
 import yaml
+from conftest import sidebar_pages
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _sidebar(cfg):
-    out = []
-    def walk(items):
-        for it in items:
-            if isinstance(it, str): out.append(it)
-            elif "contents" in it: walk(it["contents"])
-            elif "href" in it: out.append(it["href"])
-    walk(cfg["website"]["sidebar"]["contents"])
-    return out
 
 
 def test_nbdev_docs_reads_our_quarto_yml():
@@ -30,7 +20,7 @@ def test_nbdev_docs_reads_our_quarto_yml():
 
 
 def test_sidebar_lists_every_notebook_once():
-    pages = _sidebar(yaml.safe_load((ROOT / "_quarto.yml").read_text()))
+    pages = sidebar_pages()
     nbs = sorted(p.name for p in (ROOT / "nbs").glob("*.ipynb") if not p.name.startswith("_"))
     assert len(pages) == len(set(pages)), f"listed twice: {[p for p in pages if pages.count(p) > 1]}"
     assert sorted(pages) == nbs, f"not in the sidebar: {sorted(set(nbs) - set(pages))}; no such notebook: {sorted(set(pages) - set(nbs))}"
@@ -57,6 +47,6 @@ def test_nbdev_prepares_the_docs(tmp_path):
     proc = tmp_path / "_proc"
     assert (proc / "_quarto.yml").read_text() == (ROOT / "_quarto.yml").read_text()
     assert not (tmp_path / "nbs" / "sidebar.yml").exists()
-    pages = _sidebar(yaml.safe_load((ROOT / "_quarto.yml").read_text()))
+    pages = sidebar_pages()
     assert all((proc / p).exists() for p in pages), sorted(set(pages) - {p.name for p in proc.iterdir()})
     assert "Found cells containing imports and other code" not in r.stderr, r.stderr[-3000:]
