@@ -14,7 +14,7 @@ from .data import ImageSet
 # %% auto #0
 __all__ = ['PSEUDO_GENERATORS', 'PSEUDO_NAMES', 'color_jitter', 'rect_sizes', 'cutpaste', 'cutmix', 'cutpaste_scar', 'cpmix',
            'OutlierExposure', 'bspline_kernel', 'spline_upsample', 'saliency', 'smooth_saliency', 'SaliencyCut',
-           'get_pseudo', 'pseudo_slots']
+           'get_pseudo', 'method_pseudo', 'pseudo_slots']
 
 # %% ../nbs/05_augment.ipynb #c005
 def _as_float(images: torch.Tensor) -> tuple[torch.Tensor, bool]:
@@ -240,6 +240,13 @@ def get_pseudo(name: str, **kwargs) -> Callable:
     return PSEUDO_GENERATORS[name]
 
 # %% ../nbs/05_augment.ipynb #c043
+def method_pseudo(model, name: str, pseudo: Callable | None = None, **saliencycut) -> Callable:
+    "The generator a method trains with: `pseudo` if given, else `get_pseudo(name)` (`saliencycut` settings apply to 'saliencycut'); an unbound SaliencyCut follows `model`."
+    if pseudo is None: pseudo = get_pseudo(name, **saliencycut) if name == "saliencycut" else get_pseudo(name)
+    if isinstance(pseudo, SaliencyCut) and pseudo.loss_fn is None and pseudo.model is None: pseudo.bind(model)
+    return pseudo
+
+# %% ../nbs/05_augment.ipynb #c047
 def pseudo_slots(images: torch.Tensor, labels: torch.Tensor, generator: Callable, fraction: float, rng: torch.Generator):
     "Replace each normal slot (label 0) by a pseudo anomaly with probability `fraction`; return (images, labels with 2 there, masks (B,H,W))."
     masks = torch.zeros(images.shape[0], *images.shape[-2:], device=images.device)

@@ -148,13 +148,11 @@ def evaluate(args) -> dict:
         raise FileNotFoundError(f"{run} is not a finished run folder (expected config.json and model.pt from `ossad train`)")
     rc = json.loads((run / "config.json").read_text())
     Model, Cfg = METHODS[rc["method"]]
-    cfg = Cfg.from_dict(rc["config"])
+    cfg = Cfg.from_dict(rc["config"]).for_inference()   # no backbone weights file or outlier folder needed: model.pt has it all
     ns = argparse.Namespace(seed=rc["seed"], **rc["protocol"])
     data = load_dataset(rc["dataset"]["name"], rc["dataset"]["root"], rc["dataset"]["category"])
     split = _split_of(ns, data)
     if split.record != rc["split"]: raise ValueError(f"the data set changed since {run} was trained: the split no longer matches config.json")
-    cfg.weights = None   # the trained weights come from model.pt
-    if getattr(cfg, "outlier_dir", None): cfg.outlier_dir = None   # pseudo anomalies are a training matter
     with seeded(0): model = Model(cfg)
     learn = Learner(model, split, cfg, seed=rc["seed"], device=args.device, progress=not args.no_progress).load(run / "model.pt")
     m = learn.evaluate()

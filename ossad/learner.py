@@ -7,7 +7,7 @@ from __future__ import annotations
 import math, time
 from dataclasses import dataclass, field, asdict, fields, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -55,6 +55,7 @@ class TrainConfig:
     amp: bool = False              # mixed precision (bfloat16 on CPU, float16 on CUDA)
     eval_batch_size: int = 64
     weights: str | None = None     # backbone weights: None, "imagenet" or a file path
+    TRAINING_ONLY: ClassVar[tuple[str, ...]] = ("weights",)   # fields a trained model no longer needs (cleared by for_inference)
 
     def to_dict(self) -> dict: return asdict(self)
     @classmethod
@@ -67,8 +68,11 @@ class TrainConfig:
     def updated(self, **kw):
         "A copy with some fields changed (`None` values are ignored)."
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
+    def for_inference(self):
+        "A copy that rebuilds a trained model without its training inputs: every field in `TRAINING_ONLY` set to None."
+        return replace(self, **{k: None for k in self.TRAINING_ONLY})
 
-# %% ../nbs/07_learner.ipynb #c013
+# %% ../nbs/07_learner.ipynb #c016
 class BalancedBatchSampler:
     "Yields (normal_indices, anomaly_indices) per batch, cycling seeded permutations so the few anomalies are oversampled."
     def __init__(self, n_normal: int, n_anomaly: int, batch_size: int, anomaly_fraction: float, generator: torch.Generator):
@@ -90,7 +94,7 @@ class BalancedBatchSampler:
         "Indices of the next batch's normal and anomalous images."
         return self._take(0, self.k_norm), self._take(1, self.k_an)
 
-# %% ../nbs/07_learner.ipynb #c018
+# %% ../nbs/07_learner.ipynb #c021
 def random_rotate(images: torch.Tensor, degrees: float, generator: torch.Generator) -> torch.Tensor:
     "Rotate each float image of (B,C,H,W) by its own angle in [-degrees, degrees], zero fill, bilinear."
     if degrees == 0 or len(images) == 0: return images
@@ -101,7 +105,7 @@ def random_rotate(images: torch.Tensor, degrees: float, generator: torch.Generat
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
-# %% ../nbs/07_learner.ipynb #c022
+# %% ../nbs/07_learner.ipynb #c025
 class Learner:
     "Trains a detector on a `Split` with a `TrainConfig`; evaluates it on the split's test set; saves and loads checkpoints."
     def __init__(self, model: nn.Module, split: Split, config: TrainConfig, seed: int = 0,

@@ -1,5 +1,6 @@
 """End-to-end checks of the `ossad` command: runs, determinism, run folders and clear errors."""
 import json
+import shutil
 import subprocess
 import sys
 
@@ -123,7 +124,7 @@ def test_dra_options_need_dra(tmp_path, capsys):
     assert "apply to --method dra" in capsys.readouterr().err
 
 
-def test_dra_outlier_exposure_from_a_folder(tmp_path):
+def test_dra_outlier_exposure_from_a_folder(tmp_path, capsys):
     rng = np.random.default_rng(1)
     for i in range(4):
         write_png(tmp_path / "external" / f"{i}.png", rng.integers(0, 256, (50, 50, 3), dtype=np.uint8))
@@ -134,6 +135,12 @@ def test_dra_outlier_exposure_from_a_folder(tmp_path):
     assert c["config"]["outlier_dir"].endswith("external")
     hist = json.loads((out / "history.json").read_text())
     assert all(np.isfinite(h["pseudo"]) for h in hist if "pseudo" in h)
+    # evaluating the run needs only its run folder: the external images may be gone by then
+    shutil.rmtree(tmp_path / "external")
+    auroc = json.loads((out / "metrics.json").read_text())["auroc"]
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--no-progress"]) == 0
+    assert f"AUROC                    {auroc:.4f}" in capsys.readouterr().out
 
 
 def test_empty_outlier_folder_is_a_clear_error(tmp_path, capsys):

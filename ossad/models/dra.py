@@ -5,13 +5,14 @@
 # %% ../../nbs/11_dra.ipynb #c002
 from __future__ import annotations
 from dataclasses import dataclass, field
+from typing import ClassVar
 import torch
 import torch.nn.functional as F
 from torch import nn
 from ..core import make_generator, spawn
 from ..backbones import resnet18_features, to_model_input
 from ..losses import deviation_loss, topk_mean
-from ..augment import get_pseudo, pseudo_slots, OutlierExposure, SaliencyCut
+from ..augment import method_pseudo, pseudo_slots, OutlierExposure, SaliencyCut
 from ..data import from_image_dir
 from ..learner import TrainConfig, Batch
 from .devnet import scale_pyramid
@@ -58,6 +59,7 @@ class DRAConfig(TrainConfig):
     heads: tuple = HEADS             # which heads to train and sum (the ablations drop some)
     pseudo: str = "cutpaste"         # pseudo-anomaly generator: cutpaste (DRA eq. 4), cutmix, scar, cpmix, saliencycut
     outlier_dir: str | None = None   # outlier exposure: draw pseudo anomalies from this folder of images instead
+    TRAINING_ONLY: ClassVar[tuple[str, ...]] = ("weights", "outlier_dir")
     pseudo_fraction: float = 0.5     # chance that a normal slot becomes a pseudo anomaly
     n_ref: int = 5                   # N_r, reference images for the residual head
     n_scales: int = 2                # image pyramid levels; head scores are averaged over scales
@@ -103,11 +105,8 @@ class DRA(nn.Module):
         if "pseudo" in c.heads: self.heads["pseudo"] = TopKHead(512, c.topk_ratio)
         if "residual" in c.heads: self.heads["residual"] = TopKHead(512, c.topk_ratio, conv_block=True)
         if "normal" in c.heads: self.heads["normal"] = NormalityHead(512)
-        if pseudo is not None: self.pseudo = pseudo
-        elif c.outlier_dir: self.pseudo = OutlierExposure(from_image_dir(c.outlier_dir))
-        elif c.pseudo == "saliencycut": self.pseudo = get_pseudo("saliencycut", grid=c.grid, threshold=c.threshold, refresh=c.refresh)
-        else: self.pseudo = get_pseudo(c.pseudo)
-        if isinstance(self.pseudo, SaliencyCut) and self.pseudo.loss_fn is None and self.pseudo.model is None: self.pseudo.bind(self)
+        if pseudo is None and c.outlier_dir: pseudo = OutlierExposure(from_image_dir(c.outlier_dir))
+        self.pseudo = method_pseudo(self, c.pseudo, pseudo, grid=c.grid, threshold=c.threshold, refresh=c.refresh)
         self.uses_pseudo = any(h in c.heads for h in ("pseudo", "residual", "normal"))
         # the fixed evaluation reference set (uint8), saved with the weights
         self.register_buffer("eval_refs", torch.zeros(c.n_ref, 3, c.image_size, c.image_size, dtype=torch.uint8))

@@ -10,7 +10,7 @@ from torch import nn
 from ..core import make_generator
 from ..backbones import resnet18_features
 from ..losses import deviation_loss
-from ..augment import get_pseudo, pseudo_slots, SaliencyCut
+from ..augment import method_pseudo, pseudo_slots, SaliencyCut
 from ..learner import TrainConfig, Batch
 from .devnet import scale_pyramid
 from .dra import TopKHead, NormalityHead, DRAConfig
@@ -84,10 +84,7 @@ class SaliencyCutNet(nn.Module):
         self.backbone = resnet18_features(c.weights)
         self.normal_head = NormalityHead(512)
         self.anomaly_head = TopKHead(512, c.topk_ratio, conv_block=True)
-        if pseudo is None:
-            pseudo = get_pseudo(c.pseudo, grid=c.grid, threshold=c.threshold, refresh=c.refresh) if c.pseudo == "saliencycut" else get_pseudo(c.pseudo)
-        if isinstance(pseudo, SaliencyCut) and pseudo.loss_fn is None and pseudo.model is None: pseudo.bind(self)
-        self.pseudo = pseudo
+        self.pseudo = method_pseudo(self, c.pseudo, pseudo, grid=c.grid, threshold=c.threshold, refresh=c.refresh)
         self._offset_gen = None
 
     # -- pseudo anomalies --------------------------------------------------------------------------------------
