@@ -7,7 +7,7 @@ browser download is not used). `.ci/run` installs both. Where Chromium is missin
 Everything is served from this machine on 127.0.0.1; the pages must not need the network.
 """
 from __future__ import annotations
-import functools, http.server, json, os, secrets, shutil, socket, subprocess, sys, threading, time, urllib.request
+import functools, http.server, json, os, re, secrets, shutil, socket, subprocess, sys, threading, time, urllib.request
 from pathlib import Path
 import pytest
 
@@ -115,6 +115,10 @@ def test_docs_page(browser, docs_site, name):
     text = page.locator(".jp-Notebook").inner_text()
     for leak in ('{target="_blank"', "show_doc(", "VBox(children="):
         assert leak not in text, f"{name}: the page shows {leak!r}"
+    # each API entry's source link points at the line of its definition (nbdev 2 alone writes #LNone)
+    links = page.eval_on_selector_all(".jp-Notebook a", "as => as.filter(a => a.textContent.trim() === 'source').map(a => a.href)")
+    assert len(links) >= len(want.get("api", [])), f"{name}: {len(links)} source links"
+    assert all(re.search(r"\.py#L\d+$", h) for h in links), f"{name}: source links without a line: {[h for h in links if not re.search(r'#L[0-9]+$', h)]}"
     if want.get("math"):
         n = page.locator("mjx-chtml, .mjx-chtml").count()
         assert n > 5, f"{name}: MathJax typeset {n} formulas"

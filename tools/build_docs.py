@@ -97,6 +97,33 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 QUARTO_LINK = re.compile(r'\[([^\]]+)\]\(([^)\s]+)\)\{([^}]*)\}')
 
 
+# nbdev 2 looks up a symbol's line under its qualified name in a table keyed by the bare name, so every source link
+# ends in "#LNone" (nbdev issue 1418); we find the line ourselves from the heading show_doc writes under the link
+NO_LINE = re.compile(r'(\[source\]\([^)\s]*?/blob/[^/)]+/([^)#\s]+\.py))#LNone(\)\{[^}]*\}\s*#+\s+([\w.]+))')
+
+
+def definition_line(py: Path, name: str) -> int | None:
+    "Line of `name` (a top-level `f` / `C`, or `C.m`) in the Python file `py`, or None."
+    import ast
+    try: tree = ast.parse(py.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError): return None
+    head, _, meth = name.partition(".")
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == head:
+            if not meth: return node.lineno
+            for sub in getattr(node, "body", []):
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)) and sub.name == meth: return sub.lineno
+    return None
+
+
+def fix_source_lines(md: str) -> str:
+    "Give show_doc's `#LNone` source links their line (or no fragment where the definition is not found)."
+    def fix(m):
+        line = definition_line(ROOT / m.group(2), m.group(4))
+        return m.group(1) + (f"#L{line}" if line else "") + m.group(3)
+    return NO_LINE.sub(fix, md)
+
+
 def quarto_link_to_html(m: re.Match) -> str:
     attrs = " ".join(f'{k}="{html.escape(v)}"' for k, v in re.findall(r'([\w-]+)="([^"]*)"', m.group(3)))
     return f'<a href="{html.escape(m.group(2))}" {attrs}>{html.escape(m.group(1))}</a>'
@@ -122,7 +149,7 @@ def to_html(nb, title: str, mathjax_url: str | None = None) -> str:
         if re.fullmatch(r"(\s*show_doc\([^\n]*\)\s*)+", c.source): c.metadata["tags"] = ["remove_input"]   # as nbdev_docs: the docs, not the call
         for o in c.outputs:
             data = o.get("data", {})
-            if "text/markdown" in data: data["text/markdown"] = QUARTO_LINK.sub(quarto_link_to_html, data["text/markdown"])
+            if "text/markdown" in data: data["text/markdown"] = QUARTO_LINK.sub(quarto_link_to_html, fix_source_lines(data["text/markdown"]))
             if WIDGET_MIME in data and len(set(data) - {WIDGET_MIME, "text/plain"}): del data[WIDGET_MIME]   # show the static snapshot
     from traitlets.config import Config
     conf = Config({"TagRemovePreprocessor": {"enabled": True, "remove_input_tags": ["remove_input"]}})
