@@ -18,11 +18,11 @@ from pathlib import Path
 
 import torch
 
-from ossad.cli import METHODS
-from ossad.core import seeded, spawn, machine_info, describe_machine
+from ossad.core import machine_info, describe_machine
 from ossad.data import load_elpv
 from ossad.learner import Learner
 from ossad.protocols import make_split
+from ossad.runs import get_method, make_config, build_detector
 
 from elpv_settings import SETTINGS, DEFAULT_SETTINGS   # shared with the other ELPV benchmark scripts
 
@@ -54,19 +54,14 @@ device = torch.device(args.device) if args.device else (torch.device("cuda") if 
 machine = describe_machine(machine_info(device))
 
 def build(spec):
-    "method[:variant][@pseudo] -> (label, model class, config)"
+    "method[:variant][@pseudo] -> (method name, config): the preset with the spec's variant, pseudo-anomaly source and --weights (ossad.runs, as the CLI)"
     name, pseudo = (spec.split("@") + [None])[:2]
     name, variant = (name.split(":") + [None])[:2]
-    Model, Cfg = METHODS[name]
-    cfg = Cfg.paper() if args.preset == "paper" else Cfg.teaching()
-    if args.weights is not None: cfg.weights = None if args.weights == "none" else args.weights
-    if variant: cfg = cfg.with_variant(variant)
-    if pseudo: cfg = cfg.updated(pseudo=pseudo)
-    return spec, Model, cfg
+    return name, make_config(name, args.preset, {"weights": args.weights, "variant": variant, "pseudo": pseudo})
 
 def runnable(spec, sname):
     "Methods that need labelled anomalies cannot run the anomaly-free setting."
-    return SETTINGS[sname]["shots"] > 0 or not getattr(build(spec)[1], "needs_anomalies", True)
+    return SETTINGS[sname]["shots"] > 0 or not get_method(build(spec)[0]).detector.needs_anomalies
 
 rows_path, md_path = out_dir / f"{args.name}.csv", out_dir / f"{args.name}.md"
 fields = ["method", "setting", "seed", "auroc", "auprc", "unseen_auroc", "per_class_auroc", "train_seconds", "train_images_per_second", "eval_images_per_second"]
@@ -121,16 +116,15 @@ if args.tables_only:
     print(md_path.read_text()); sys.exit(0)
 
 data = load_elpv()
-data.tensors(build(args.methods[0])[2].image_size, progress=False)   # decode once; every split shares the cache
+data.tensors(build(args.methods[0])[1].train.image_size, progress=False)   # decode once; every split shares the cache
 for seed in args.seeds:
     for sname in args.settings:
         split = make_split(data, seed=seed, **SETTINGS[sname])
         for spec in args.methods:
-            label, Model, cfg = build(spec)
+            label, (name, cfg) = spec, build(spec)
             if any((r["method"], r["setting"], r["seed"]) == (label, sname, seed) for r in rows): continue   # --resume: already measured
             if not runnable(spec, sname): continue
-            with seeded(spawn(seed, "init")): model = Model(cfg)
-            learn = Learner(model, split, cfg, seed=seed, device=device, progress=False)
+            learn = Learner(build_detector(name, cfg, seed), split, cfg, seed=seed, device=device, progress=False)
             learn.fit()
             m = learn.evaluate()
             unseen = split.record["unseen_classes"] if SETTINGS[sname]["setting"] == "hard" else []

@@ -14,7 +14,7 @@ from .data import ImageSet
 # %% auto #0
 __all__ = ['PSEUDO_GENERATORS', 'PSEUDO_NAMES', 'color_jitter', 'rect_sizes', 'cutpaste', 'cutmix', 'cutpaste_scar', 'cpmix',
            'OutlierExposure', 'bspline_kernel', 'spline_upsample', 'saliency', 'smooth_saliency', 'SaliencyCut',
-           'get_pseudo', 'method_pseudo', 'pseudo_slots']
+           'pseudo_settings', 'get_pseudo', 'method_pseudo', 'pseudo_slots']
 
 # %% ../nbs/05_augment.ipynb #c005
 def _as_float(images: torch.Tensor) -> tuple[torch.Tensor, bool]:
@@ -230,19 +230,30 @@ class SaliencyCut:
 
 # %% ../nbs/05_augment.ipynb #c040
 PSEUDO_GENERATORS: dict[str, Callable] = {"cutpaste": cutpaste, "cutmix": cutmix, "scar": cutpaste_scar, "cpmix": cpmix}
-PSEUDO_NAMES = (*PSEUDO_GENERATORS, "saliencycut")   # saliencycut follows a model, so each call of get_pseudo makes a new one
+PSEUDO_NAMES = (*PSEUDO_GENERATORS, "saliencycut", "outliers")   # saliencycut follows a model; outliers reads a folder
 
-def get_pseudo(name: str, **kwargs) -> Callable:
-    "The pseudo-anomaly generator called `name` (one of `PSEUDO_NAMES`); 'saliencycut' gives a new, unbound `SaliencyCut(**kwargs)`."
-    if name == "saliencycut": return SaliencyCut(**kwargs)
+def pseudo_settings(name: str) -> dict:
+    "The settings the generator called `name` takes, with their defaults (SaliencyCut's grid, threshold and refresh; the outlier folder)."
+    if name == "saliencycut": return dict(grid=18, threshold=0.4, refresh="step")
+    if name == "outliers": return dict(folder=None)
     if name not in PSEUDO_GENERATORS: raise ValueError(f"unknown pseudo-anomaly generator {name!r}; expected one of {sorted(PSEUDO_NAMES)}")
-    if kwargs: raise TypeError(f"{name!r} takes no settings through get_pseudo, got {sorted(kwargs)}")
+    return {}
+
+def get_pseudo(name: str, **settings) -> Callable:
+    "The pseudo-anomaly generator called `name` (one of `PSEUDO_NAMES`) with its `settings`; 'saliencycut' gives a new, unbound `SaliencyCut`."
+    unknown = set(settings) - set(pseudo_settings(name))
+    if unknown: raise ValueError(f"the {name!r} pseudo-anomaly generator takes no settings {sorted(unknown)}; it takes {sorted(pseudo_settings(name)) or 'none'}")
+    if name == "saliencycut": return SaliencyCut(**settings)
+    if name == "outliers":
+        if not settings.get("folder"): raise ValueError("the 'outliers' pseudo-anomaly generator needs a folder of images (pseudo.folder=DIR; ossad train --outliers DIR)")
+        from ossad.data import from_image_dir
+        return OutlierExposure(from_image_dir(settings["folder"]))
     return PSEUDO_GENERATORS[name]
 
 # %% ../nbs/05_augment.ipynb #c043
-def method_pseudo(model, name: str, pseudo: Callable | None = None, **saliencycut) -> Callable:
-    "The generator a method trains with: `pseudo` if given, else `get_pseudo(name)` (`saliencycut` settings apply to 'saliencycut'); an unbound SaliencyCut follows `model`."
-    if pseudo is None: pseudo = get_pseudo(name, **saliencycut) if name == "saliencycut" else get_pseudo(name)
+def method_pseudo(model, name: str, pseudo: Callable | None = None, **settings) -> Callable:
+    "The generator a method trains with: `pseudo` if given, else `get_pseudo(name, **settings)`; an unbound SaliencyCut follows `model`."
+    if pseudo is None: pseudo = get_pseudo(name, **settings)
     if isinstance(pseudo, SaliencyCut) and pseudo.loss_fn is None and pseudo.model is None: pseudo.bind(model)
     return pseudo
 

@@ -4,34 +4,17 @@
 
 # %% ../nbs/30_cli.ipynb #c002
 from __future__ import annotations
-import argparse, json, shlex, sys, time
+import argparse, json, shlex, sys
 from pathlib import Path
-import torch
-from .core import seeded, spawn, save_json, get_device, machine_info
-from .data import load_elpv, from_folder, make_toy, ImageSet, LayoutError, ImageDecodeError, ChannelMismatchError
-from .protocols import make_split, SETTINGS
-from .learner import Learner, NoAnomaliesError, NonFiniteLossError
+from .data import LayoutError, ImageDecodeError, ChannelMismatchError
+from .protocols import SETTINGS
+from .detector import NoAnomaliesError, NonFiniteLossError
 from .backbones import WeightsUnavailableError
-from .models.devnet import DevNet, DevNetConfig
-from .models.dra import DRA, DRAConfig, VARIANTS as DRA_VARIANTS
-from .models.saliencycut import SaliencyCutNet, SaliencyCutConfig
 from .augment import PSEUDO_NAMES
-from .plots import save_result_figures
+from .runs import METHODS, DATASETS, RunSpec, train_run, evaluate_run, read_run, parse_sets, make_config
 
 # %% auto #0
-__all__ = ['METHODS', 'USER_ERRORS', 'load_dataset', 'build_parser', 'format_results', 'train', 'evaluate', 'main']
-
-# %% ../nbs/30_cli.ipynb #c005
-METHODS = {"devnet": (DevNet, DevNetConfig), "dra": (DRA, DRAConfig), "saliencycut": (SaliencyCutNet, SaliencyCutConfig)}
-
-def load_dataset(name: str, root: str | None = None, category: str | None = None) -> ImageSet:
-    "The data set called `name`: 'elpv', 'toy', or 'folder' (an MVTec-style `root/category`)."
-    if name == "elpv": return load_elpv()
-    if name == "toy": return make_toy(seed=0)   # one fixed toy set; the run's seed draws the split
-    if name == "folder":
-        if not root or not category: raise ValueError("--dataset folder needs --root PATH and --category NAME (the folder root/category in MVTec layout)")
-        return from_folder(root, category)
-    raise ValueError(f"unknown dataset {name!r}; expected elpv, toy or folder")
+__all__ = ['USER_ERRORS', 'build_parser', 'methods_with', 'settings_of', 'format_results', 'train', 'evaluate', 'main']
 
 # %% ../nbs/30_cli.ipynb #c008
 def build_parser() -> argparse.ArgumentParser:
@@ -43,16 +26,19 @@ def build_parser() -> argparse.ArgumentParser:
                                        "  ossad train --method dra --variant dra2a --dataset elpv --setting hard --known-class mono --shots 10\n"
                                        "  ossad train --method dra --pseudo saliencycut --dataset elpv --setting hard --known-class poly\n"
                                        "  ossad train --method saliencycut --dataset elpv --setting anomaly_free\n"
+                                       "  ossad train --method dra --set pseudo=scar --set margin=4 --set kind=cosine --dataset toy\n"
                                        "  ossad evaluate runs/devnet-elpv-general-10shot-seed0")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     t = sub.add_parser("train", help="train a detector, evaluate it on the test split, write a run folder",
                        description="Train a detector on a data set and protocol, evaluate it once with the final weights, and write a run folder "
                                    "(config.json, metrics.json, history.json, model.pt, and the figures scores.png, roc.png, per_class_auroc.png).")
     t.add_argument("--method", default="devnet", choices=sorted(METHODS), help="detector (default: devnet)")
-    t.add_argument("--variant", choices=sorted(DRA_VARIANTS), help="with --method dra: an ablation of DRA's table 3 (default: dra, all four heads)")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="change a setting of the method's config, by its path or name (repeatable): "
+                   "--set epochs=3 --set model.margin=4 --set pseudo.grid=12 --set kind=cosine; an unknown key lists the known ones")
+    t.add_argument("--variant", help="with --method dra: an ablation of DRA's table 3: dra1a, dra2a, dra3ar, dra3an or dra (default; all four heads); same as --set variant=NAME")
     t.add_argument("--pseudo", choices=sorted(PSEUDO_NAMES), help="with --method dra or saliencycut: the pseudo-anomaly generator (default: cutpaste for dra, DRA's eq. 4; saliencycut for saliencycut)")
     t.add_argument("--outliers", help="with --method dra: a folder of external images to use as pseudo anomalies (outlier exposure)")
-    t.add_argument("--dataset", default="elpv", choices=["elpv", "toy", "folder"], help="data set (default: elpv, shipped by the elpv-dataset package)")
+    t.add_argument("--dataset", default="elpv", choices=DATASETS, help="data set (default: elpv, shipped by the elpv-dataset package)")
     t.add_argument("--root", help="with --dataset folder: the folder that holds the category folders")
     t.add_argument("--category", help="with --dataset folder: the category folder name (root/category/train/good, ...)")
     t.add_argument("--setting", default="general", choices=SETTINGS, help="protocol (default: general)")
@@ -82,18 +68,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 # %% ../nbs/30_cli.ipynb #c010
-def _config(args) -> "TrainConfig":
-    _, Cfg = METHODS[args.method]
-    cfg = Cfg.paper() if args.preset == "paper" else Cfg.teaching()
-    cfg = cfg.updated(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, image_size=args.image_size, batch_size=args.batch_size, lr=args.lr)
-    if args.amp: cfg = cfg.updated(amp=True)
-    if (args.variant or args.outliers) and args.method != "dra": raise ValueError("--variant and --outliers apply to --method dra")
-    if args.pseudo and args.method not in ("dra", "saliencycut"): raise ValueError(f"--pseudo applies to --method dra or saliencycut; {args.method} trains without pseudo anomalies")
-    if args.outliers: cfg = cfg.updated(outlier_dir=str(Path(args.outliers).expanduser().resolve()))
-    if args.variant: cfg = cfg.with_variant(args.variant)
-    if args.pseudo: cfg = cfg.updated(pseudo=args.pseudo)
-    if args.weights is not None: cfg.weights = None if args.weights.lower() == "none" else args.weights
-    return cfg
+def methods_with(key: str) -> list[str]:
+    "The registered methods whose config has the setting `key`."
+    out = []
+    for name, m in METHODS.items():
+        try: m.config.teaching().resolve(key); out.append(name)
+        except ValueError: pass
+    return out
+
+def settings_of(args) -> dict:
+    "The settings the train options ask for, in order: the shortcut flags (--epochs, --variant, --pseudo, --outliers, ...), then every --set."
+    s = {k: getattr(args, k) for k in ("epochs", "steps_per_epoch", "image_size", "batch_size", "lr") if getattr(args, k) is not None}
+    if args.amp: s["amp"] = True
+    if args.outliers and args.pseudo: raise ValueError("--outliers and --pseudo both choose the pseudo-anomaly source; give one of them")
+    for flag, key in (("variant", "variant"), ("pseudo", "pseudo"), ("outliers", "pseudo")):
+        if getattr(args, flag) and args.method not in methods_with(key):
+            raise ValueError(f"--{flag} applies to --method {' or '.join(methods_with(key))}; {args.method} has no {key!r} setting")
+    if args.outliers: s.update(pseudo="outliers", folder=str(Path(args.outliers).expanduser().resolve()))
+    if args.variant: s["variant"] = args.variant
+    if args.pseudo: s["pseudo"] = args.pseudo
+    if args.weights is not None: s["weights"] = args.weights
+    s.update(parse_sets(args.set))
+    return s
 
 def format_results(title: str, m: dict) -> str:
     "A plain-text results table from a metrics dict."
@@ -105,59 +101,23 @@ def format_results(title: str, m: dict) -> str:
     return "\n".join([title, "-" * max(len(title), w + 12)] + [f"{k:<{w}}  {v}" for k, v in rows])
 
 # %% ../nbs/30_cli.ipynb #c012
-def _split_of(args, data):
-    return make_split(data, args.setting, shots=args.shots, seed=args.seed, known_class=args.known_class,
-                      contamination=args.contamination, train_fraction=args.train_fraction)
-
 def train(args) -> dict:
     "Run `ossad train` with parsed `args`; return the metrics."
-    Model, _ = METHODS[args.method]
-    if args.shots is None: args.shots = 0 if args.setting == "anomaly_free" else 10
-    tag = getattr(args, "variant", None) or args.method
-    out = Path(args.out or f"runs/{tag}-{args.dataset if args.dataset != 'folder' else args.category}-{args.setting}-{args.shots}shot-seed{args.seed}")
-    if (out / "metrics.json").exists() and not args.overwrite:
-        raise FileExistsError(f"{out} already holds a finished run; pass --overwrite to replace it or --out to choose another folder")
-    if args.setting == "hard" and not args.known_class: raise ValueError("--setting hard needs --known-class NAME (one of the data set's anomaly classes)")
-    cfg = _config(args)
-    progress = not args.no_progress
-    data = load_dataset(args.dataset, args.root, args.category)
-    split = _split_of(args, data)
-    if progress: print(split, file=sys.stderr)
-    with seeded(spawn(args.seed, "init")): model = Model(cfg)
-    learn = Learner(model, split, cfg, seed=args.seed, device=args.device, out=out, progress=progress)
-    run_config = dict(method=args.method, variant=getattr(cfg, "variant", None), preset=args.preset, config=cfg.to_dict(), seed=args.seed,
-                      dataset=dict(name=args.dataset, root=args.root, category=args.category),
-                      protocol=dict(setting=args.setting, shots=args.shots, known_class=args.known_class,
-                                    contamination=args.contamination, train_fraction=args.train_fraction),
-                      split=split.record, command="ossad " + " ".join(shlex.quote(a) for a in args.argv),
-                      environment=machine_info(learn.device), started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    save_json(run_config, out / "config.json")
-    learn.fit()
-    learn.save(out / "model.pt")
-    save_json(learn.history, out / "history.json")
-    m = learn.evaluate()
-    save_json(dict(m, method=args.method, dataset=args.dataset, setting=args.setting, shots=args.shots, seed=args.seed), out / "metrics.json")
-    save_result_figures(out, learn.last_scores, split.test.labels, split.test.classes, title=tag)
-    print(format_results(f"{getattr(cfg, 'variant', None) or args.method} on {args.dataset} ({args.setting}, {args.shots} shots, seed {args.seed}, {args.preset} preset) -> {out}", m))
+    spec = RunSpec(method=args.method, preset=args.preset, settings=settings_of(args), dataset=args.dataset, root=args.root, category=args.category,
+                   setting=args.setting, shots=args.shots, known_class=args.known_class, contamination=args.contamination,
+                   train_fraction=args.train_fraction, seed=args.seed)
+    out = Path(args.out) if args.out else spec.default_out()
+    m, learn = train_run(spec, out, overwrite=args.overwrite, device=args.device, progress=not args.no_progress,
+                         command="ossad " + " ".join(shlex.quote(a) for a in args.argv))
+    tag = getattr(learn.model.config.model, "variant", None) or args.method
+    print(format_results(f"{tag} on {args.dataset} ({args.setting}, {spec.shots} shots, seed {args.seed}, {args.preset} preset) -> {out}", m))
     return m
 
 def evaluate(args) -> dict:
     "Run `ossad evaluate`: rebuild a run's split, load its weights, print the metrics."
-    run = Path(args.run)
-    if not (run / "config.json").is_file() or not (run / "model.pt").is_file():
-        raise FileNotFoundError(f"{run} is not a finished run folder (expected config.json and model.pt from `ossad train`)")
-    rc = json.loads((run / "config.json").read_text())
-    Model, Cfg = METHODS[rc["method"]]
-    cfg = Cfg.from_dict(rc["config"]).for_inference()   # no backbone weights file or outlier folder needed: model.pt has it all
-    ns = argparse.Namespace(seed=rc["seed"], **rc["protocol"])
-    data = load_dataset(rc["dataset"]["name"], rc["dataset"]["root"], rc["dataset"]["category"])
-    split = _split_of(ns, data)
-    if split.record != rc["split"]: raise ValueError(f"the data set changed since {run} was trained: the split no longer matches config.json")
-    with seeded(0): model = Model(cfg)
-    learn = Learner(model, split, cfg, seed=rc["seed"], device=args.device, progress=not args.no_progress).load(run / "model.pt")
-    m = learn.evaluate()
-    if getattr(args, "figures", False): save_result_figures(run, learn.last_scores, split.test.labels, split.test.classes, title=rc["method"])
-    print(format_results(f"{rc['method']} from {run}", m))
+    spec, _, _ = read_run(args.run)
+    m = evaluate_run(args.run, device=args.device, progress=not args.no_progress, figures=args.figures)
+    print(format_results(f"{spec.method} from {args.run}", m))
     return m
 
 # %% ../nbs/30_cli.ipynb #c015

@@ -16,7 +16,7 @@ ARTIFACTS = Path(os.environ.get("OSSAD_ARTIFACTS", ROOT / "test-artifacts")) / "
 # what some pages must show (figures: at least that many decoded images; api: show_doc headings; math: typeset formulas)
 EXPECT = {"06_losses": {"api": ["deviation", "deviation_loss", "topk_mean"], "math": True},
           "20_plots": {"figures": 4, "api": ["score_histogram", "roc_figure", "per_class_bars", "map_overlay"]},
-          "21_widgets": {"figures": 2, "api": ["PseudoGallery", "EmbeddingExplorer"]},   # widget snapshots
+          "22_widgets": {"figures": 2, "api": ["PseudoGallery", "EmbeddingExplorer"]},   # widget snapshots
           "tutorial": {"figures": 5}}
 # the pages the docs test builds and checks: the home page, a page of equations and API docs, a page of figures.
 # OSSAD_DOCS_DIR=_docs checks a full build made by `python tools/build_docs.py` instead: every page of the sidebar.
@@ -143,10 +143,10 @@ def _test_copy(src: Path, dst: Path):
 
 @pytest.fixture(scope="module")
 def jupyterlab(tmp_path_factory):
-    "JupyterLab on 127.0.0.1 over a folder holding a test copy of nbs/21_widgets.ipynb; yields (url, token)."
+    "JupyterLab on 127.0.0.1 over a folder holding a test copy of nbs/22_widgets.ipynb; yields (url, token)."
     pytest.importorskip("jupyterlab")
     work = tmp_path_factory.mktemp("lab")
-    _test_copy(ROOT / "nbs" / "21_widgets.ipynb", work / "widgets.ipynb")
+    _test_copy(ROOT / "nbs" / "22_widgets.ipynb", work / "widgets.ipynb")
     port, token = _free_port(), secrets.token_hex(16)
     news = work / ".settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True); news.write_text('{"fetchNews": "false"}')     # no "Jupyter news?" toast over the widgets

@@ -111,7 +111,7 @@ def test_dra_from_the_command_line(tmp_path, extra, capsys):
     c = json.loads((out / "config.json").read_text())
     assert c["method"] == "dra" and c["variant"] == (extra[1] if extra and extra[0] == "--variant" else "dra")
     if extra and extra[0] == "--pseudo":
-        assert c["config"]["pseudo"] == "cutmix"
+        assert c["config"]["pseudo"]["name"] == "cutmix"
     m = json.loads((out / "metrics.json").read_text())
     assert set(m["per_class_auroc"]) == {"hole", "scratch", "stain"}
     capsys.readouterr()
@@ -121,7 +121,7 @@ def test_dra_from_the_command_line(tmp_path, extra, capsys):
 
 def test_dra_options_need_dra(tmp_path, capsys):
     assert main(["train", "--method", "devnet", "--dataset", "toy", "--variant", "dra2a", "--out", str(tmp_path / "r"), *FAST]) == 2
-    assert "apply to --method dra" in capsys.readouterr().err
+    assert "--variant applies to --method dra; devnet has no 'variant' setting" in capsys.readouterr().err
 
 
 def test_dra_outlier_exposure_from_a_folder(tmp_path, capsys):
@@ -132,7 +132,7 @@ def test_dra_outlier_exposure_from_a_folder(tmp_path, capsys):
     assert main(["train", "--method", "dra", "--dataset", "toy", "--shots", "5", "--outliers", str(tmp_path / "external"),
                  "--out", str(out), *FAST]) == 0
     c = json.loads((out / "config.json").read_text())
-    assert c["config"]["outlier_dir"].endswith("external")
+    assert c["config"]["pseudo"]["name"] == "outliers" and c["config"]["pseudo"]["settings"]["folder"].endswith("external")
     hist = json.loads((out / "history.json").read_text())
     assert all(np.isfinite(h["pseudo"]) for h in hist if "pseudo" in h)
     # evaluating the run needs only its run folder: the external images may be gone by then
@@ -147,3 +147,23 @@ def test_empty_outlier_folder_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "external").mkdir()
     assert main(["train", "--method", "dra", "--dataset", "toy", "--outliers", str(tmp_path / "external"), "--out", str(tmp_path / "r"), *FAST]) == 2
     assert "no image files" in capsys.readouterr().err
+
+
+def test_set_changes_typed_settings_and_refuses_unknown_keys(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--method", "dra", "--dataset", "toy", "--shots", "5", "--out", str(out), *FAST,
+                 "--set", "variant=dra2a", "--set", "pseudo=scar", "--set", "model.margin=4", "--set", "kind=cosine", "--set", "warmup=1"]) == 0
+    c = json.loads((out / "config.json").read_text())
+    assert c["variant"] == "dra2a" and c["config"]["pseudo"]["name"] == "scar"
+    assert c["config"]["model"]["margin"] == 4.0 and isinstance(c["config"]["model"]["margin"], float)
+    assert c["config"]["train"]["schedule"] == {**c["config"]["train"]["schedule"], "kind": "cosine", "warmup": 1}
+    assert {k for k in json.loads((out / "history.json").read_text())[0]} >= {"seen", "pseudo"}
+    capsys.readouterr()
+    for bad, msg in ((["--set", "marginn=4"], "unknown setting 'marginn' for DRAConfig; known:"),
+                     (["--set", "epochs=two"], "expected a whole number, got 'two'"),
+                     (["--set", "epochs"], "--set expects KEY=VALUE"),
+                     (["--set", "variant=dra9"], "unknown DRA variant 'dra9'")):
+        assert main(["train", "--method", "dra", "--dataset", "toy", "--out", str(tmp_path / "bad"), *FAST, *bad]) == 2
+        err = capsys.readouterr().err
+        assert msg in err and "Traceback" not in err, err
+    assert not (tmp_path / "bad").exists()

@@ -4,71 +4,64 @@
 
 # %% ../../nbs/10_devnet.ipynb #c002
 from __future__ import annotations
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn
 from ..backbones import resnet18_features
 from ..losses import deviation_loss, topk_mean
-from ..learner import TrainConfig, Batch
+from ..detector import Detector, DetectorConfig, TrainConfig, Schedule, PseudoSpec, Batch
+from .components import scale_pyramid
 
 # %% auto #0
-__all__ = ['scale_pyramid', 'DevNetConfig', 'DevNet']
-
-# %% ../../nbs/10_devnet.ipynb #c005
-def scale_pyramid(images: torch.Tensor, n_scales: int = 2) -> list[torch.Tensor]:
-    "The images at full size and halved `n_scales - 1` times (nearest neighbour, as the reference code)."
-    out = [images]
-    for s in range(1, n_scales):
-        h, w = images.shape[-2] // 2**s, images.shape[-1] // 2**s
-        if h < 32 or w < 32: raise ValueError(f"scale {s} of a {tuple(images.shape[-2:])} image is {h}×{w}, below ResNet's 32-pixel stride; use fewer scales or larger images")
-        out.append(F.interpolate(images, size=(h, w), mode="nearest"))
-    return out
+__all__ = ['DevNetSettings', 'DevNetConfig', 'DevNet']
 
 # %% ../../nbs/10_devnet.ipynb #c009
 @dataclass
-class DevNetConfig(TrainConfig):
-    "DevNet's settings: the learner's fields plus top-K ratio, margin and pyramid scales."
+class DevNetSettings:
+    "DevNet's own settings: top-K ratio, margin, pyramid scales, the deviation prior and the backbone's starting weights."
     topk_ratio: float = 0.1          # K = 10% of the map positions
     margin: float = 5.0              # a in the deviation loss
     n_scales: int = 2                # image pyramid levels
     prior_samples: int | None = None # None: exact N(0,1); 5000 mimics the reference code
+    weights: str | None = None       # backbone weights: None (from scratch), "imagenet" or a file
+
+@dataclass
+class DevNetConfig(DetectorConfig):
+    "DevNet's configuration: `DevNetSettings` and the learner's `TrainConfig`."
+    model: DevNetSettings = field(default_factory=DevNetSettings)
 
     @classmethod
     def paper(cls) -> "DevNetConfig":
         "The reference code's configuration (448 px, ImageNet ResNet-18, 50 × 20 steps of 48)."
-        return cls(image_size=448, batch_size=48, anomaly_fraction=0.5, epochs=50, steps_per_epoch=20, lr=2e-4,
-                   weight_decay=1e-5, lr_step=10, lr_gamma=0.1, grad_clip=1.0, rotate=180.0, weights="imagenet")
+        return cls(model=DevNetSettings(weights="imagenet"), train=TrainConfig(image_size=448, batch_size=48, epochs=50))
 
     @classmethod
     def teaching(cls) -> "DevNetConfig":
         "A from-scratch configuration that trains on a 2-core CPU in a few minutes."
-        return cls(image_size=96, batch_size=32, anomaly_fraction=0.5, epochs=10, steps_per_epoch=20, lr=1e-3,
-                   weight_decay=1e-5, lr_step=100, lr_gamma=0.1, grad_clip=1.0, rotate=180.0, weights=None)
+        return cls(train=TrainConfig(image_size=96, lr=1e-3, schedule=Schedule(step_size=100)))
 
 # %% ../../nbs/10_devnet.ipynb #c013
-class DevNet(nn.Module):
+class DevNet(Detector):
     "DevNet for images: ResNet-18, a 1×1 conv patch scorer, top-K MIL over a two-scale pyramid, trained with the deviation loss."
     name, needs_anomalies = "devnet", True
     def __init__(self, config: DevNetConfig | None = None):
-        super().__init__()
-        self.config = config or DevNetConfig.teaching()
-        self.backbone = resnet18_features(self.config.weights)
+        super().__init__(config or DevNetConfig.teaching())
+        self.backbone = resnet18_features(self.config.model.weights)
         self.head = nn.Conv2d(512, 1, kernel_size=1)
 
     def patch_scores(self, images: torch.Tensor) -> list[torch.Tensor]:
         "The (B,1,h,w) patch-score map at each pyramid scale."
-        return [self.head(self.backbone(x)) for x in scale_pyramid(images, self.config.n_scales)]
+        return [self.head(self.backbone(x)) for x in scale_pyramid(images, self.config.model.n_scales)]
 
     def score(self, images: torch.Tensor) -> torch.Tensor:
         "Anomaly score per image: top-K mean of |patch scores|, averaged over scales."
-        return torch.stack([topk_mean(p, self.config.topk_ratio) for p in self.patch_scores(images)]).mean(0)
-
-    forward = score
+        return torch.stack([topk_mean(p, self.config.model.topk_ratio) for p in self.patch_scores(images)]).mean(0)
 
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
         "The deviation loss; every anomaly (seen or pseudo) is a positive."
-        return {"deviation": deviation_loss(self.score(batch.images), (batch.labels != 0).float(), self.config.margin, self.config.prior_samples)}
+        m = self.config.model
+        return {"deviation": deviation_loss(self.score(batch.images), (batch.labels != 0).float(), m.margin, m.prior_samples)}
 
     def anomaly_map(self, images: torch.Tensor) -> torch.Tensor:
         "|patch scores| at full scale, upsampled (bilinear) to the image size: where the model sees the anomaly."

@@ -5,20 +5,18 @@
 # %% ../../nbs/11_dra.ipynb #c002
 from __future__ import annotations
 from dataclasses import dataclass, field
-from typing import ClassVar
 import torch
 import torch.nn.functional as F
 from torch import nn
 from ..core import make_generator, spawn
 from ..backbones import resnet18_features, to_model_input
-from ..losses import deviation_loss, topk_mean
-from ..augment import method_pseudo, pseudo_slots, OutlierExposure, SaliencyCut
-from ..data import from_image_dir
-from ..learner import TrainConfig, Batch
-from .devnet import scale_pyramid
+from ..losses import deviation_loss
+from ..augment import method_pseudo, SaliencyCut
+from ..detector import Detector, DetectorConfig, TrainConfig, Schedule, PseudoSpec, Batch, TrainData, Callback, PseudoAnomalies
+from .components import scale_pyramid, TopKHead, NormalityHead
 
 # %% auto #0
-__all__ = ['HEADS', 'VARIANTS', 'head_targets', 'TopKHead', 'NormalityHead', 'residual_map', 'DRAConfig', 'DRA']
+__all__ = ['HEADS', 'VARIANTS', 'head_targets', 'residual_map', 'DRASettings', 'DRAConfig', 'DRA', 'StepReferences']
 
 # %% ../../nbs/11_dra.ipynb #c005
 HEADS = ("seen", "pseudo", "residual", "normal")
@@ -31,122 +29,101 @@ def head_targets(labels: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Te
             "normal": (torch.ones_like(labels, dtype=torch.bool), (labels == 0).float())}
 
 # %% ../../nbs/11_dra.ipynb #c010
-class TopKHead(nn.Module):
-    "1×1 conv patch scorer + top-K mean of |scores| (DRA eq. 3); with `conv_block`, a 3×3 conv–BN–ReLU first (the residual head)."
-    def __init__(self, channels: int = 512, topk_ratio: float = 0.1, conv_block: bool = False):
-        super().__init__()
-        self.block = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.ReLU()) if conv_block else nn.Identity()
-        self.score = nn.Conv2d(channels, 1, 1)
-        self.topk_ratio = topk_ratio
-    def patch_scores(self, m: torch.Tensor) -> torch.Tensor: return self.score(self.block(m))
-    def forward(self, m: torch.Tensor) -> torch.Tensor: return topk_mean(self.patch_scores(m), self.topk_ratio)
-
-class NormalityHead(nn.Module):
-    "Global average pool, Linear 512→256, ReLU, Linear 256→1, |·| (DRA eq. 9; the reference's HolisticHead)."
-    def __init__(self, channels: int = 512, hidden: int = 256):
-        super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, 1))
-    def forward(self, m: torch.Tensor) -> torch.Tensor: return self.mlp(m.mean((2, 3)))[:, 0].abs()
-
 def residual_map(ref_maps: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
     "M_r ⊖ M_x: the mean reference feature map minus each query's map (DRA eqs. 6–7)."
     return ref_maps.mean(0, keepdim=True) - maps
 
 # %% ../../nbs/11_dra.ipynb #c016
+VARIANTS = {"dra1a": ("seen",), "dra2a": ("seen", "pseudo"), "dra3ar": ("seen", "pseudo", "residual"),
+            "dra3an": ("seen", "pseudo", "normal"), "dra": HEADS}
+
 @dataclass
-class DRAConfig(TrainConfig):
-    "DRA's settings: the learner's fields plus heads, pseudo-anomaly source, reference set and scoring constants."
-    heads: tuple = HEADS             # which heads to train and sum (the ablations drop some)
-    pseudo: str = "cutpaste"         # pseudo-anomaly generator: cutpaste (DRA eq. 4), cutmix, scar, cpmix, saliencycut
-    outlier_dir: str | None = None   # outlier exposure: draw pseudo anomalies from this folder of images instead
-    TRAINING_ONLY: ClassVar[tuple[str, ...]] = ("weights", "outlier_dir")
-    pseudo_fraction: float = 0.5     # chance that a normal slot becomes a pseudo anomaly
+class DRASettings:
+    "DRA's own settings: the variant (which heads, DRA table 3), the reference set, scoring constants and the backbone's starting weights."
+    variant: str = "dra"             # dra1a, dra2a, dra3ar, dra3an or dra (all four heads)
     n_ref: int = 5                   # N_r, reference images for the residual head
     n_scales: int = 2                # image pyramid levels; head scores are averaged over scales
     topk_ratio: float = 0.1
     margin: float = 5.0
-    variant: str = "dra"
-    grid: int = 18                   # with pseudo="saliencycut": SaliencyCut's grid, threshold and refresh
-    threshold: float = 0.4
-    refresh: str = "step"
+    weights: str | None = None       # backbone weights: None (from scratch), "imagenet" or a file
+    def __post_init__(self):
+        if self.variant not in VARIANTS: raise ValueError(f"unknown DRA variant {self.variant!r}; expected one of {sorted(VARIANTS)}")
+        if self.n_ref < 1: raise ValueError(f"DRA needs n_ref >= 1 reference images, got {self.n_ref}")
+    @property
+    def heads(self) -> tuple[str, ...]:
+        "The heads this variant trains and sums."
+        return VARIANTS[self.variant]
+
+@dataclass
+class DRAConfig(DetectorConfig):
+    "DRA's configuration: `DRASettings`, the learner's `TrainConfig` (a third of each batch seen anomalies) and a pseudo-anomaly spec (CutPaste, DRA eq. 4)."
+    model: DRASettings = field(default_factory=DRASettings)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(anomaly_fraction=1 / 3))
+    pseudo: PseudoSpec | None = field(default_factory=PseudoSpec)
 
     @classmethod
     def paper(cls) -> "DRAConfig":
-        "The reference code's configuration (spec §4): 448 px, ImageNet ResNet-18, 30 × 20 steps of 48 (1/3 seen anomalies)."
-        return cls(image_size=448, batch_size=48, anomaly_fraction=1 / 3, epochs=30, steps_per_epoch=20, lr=2e-4,
-                   weight_decay=1e-5, lr_step=10, lr_gamma=0.1, grad_clip=1.0, rotate=180.0, weights="imagenet")
+        "The reference code's configuration: 448 px, ImageNet ResNet-18, 30 × 20 steps of 48 (1/3 seen anomalies)."
+        return cls(model=DRASettings(weights="imagenet"), train=TrainConfig(image_size=448, batch_size=48, anomaly_fraction=1 / 3, epochs=30))
 
     @classmethod
     def teaching(cls) -> "DRAConfig":
         "From scratch at 96 px, 10 × 20 steps of 32, on a 2-core CPU in a few minutes (DevNet's teaching schedule)."
-        return cls(image_size=96, batch_size=32, anomaly_fraction=1 / 3, epochs=10, steps_per_epoch=20, lr=1e-3,
-                   weight_decay=1e-5, lr_step=100, lr_gamma=0.1, grad_clip=1.0, rotate=180.0, weights=None)
+        return cls(train=TrainConfig(image_size=96, anomaly_fraction=1 / 3, lr=1e-3, schedule=Schedule(step_size=100)))
 
     def with_variant(self, name: str) -> "DRAConfig":
         "The same configuration for an ablation of DRA's table 3: dra1a, dra2a, dra3ar, dra3an or dra."
-        if name not in VARIANTS: raise ValueError(f"unknown DRA variant {name!r}; expected one of {sorted(VARIANTS)}")
-        return self.updated(heads=VARIANTS[name], variant=name)
-
-VARIANTS = {"dra1a": ("seen",), "dra2a": ("seen", "pseudo"), "dra3ar": ("seen", "pseudo", "residual"),
-            "dra3an": ("seen", "pseudo", "normal"), "dra": HEADS}
+        return self.updated(variant=name)
 
 # %% ../../nbs/11_dra.ipynb #c022
-class DRA(nn.Module):
+class DRA(Detector):
     "DRA: a shared ResNet-18 with seen, pseudo, residual and normality heads over a two-scale pyramid."
     name, needs_anomalies = "dra", True
     def __init__(self, config: DRAConfig | None = None, pseudo=None):
-        super().__init__()
-        self.config = c = config or DRAConfig.teaching()
-        bad = set(c.heads) - set(HEADS)
-        if bad or not c.heads: raise ValueError(f"heads must be a non-empty subset of {HEADS}, got {c.heads}")
+        super().__init__(config or DRAConfig.teaching())
+        c, spec = self.config.model, self.config.pseudo
         self.backbone = resnet18_features(c.weights)
         self.heads = nn.ModuleDict()
         if "seen" in c.heads: self.heads["seen"] = TopKHead(512, c.topk_ratio)
         if "pseudo" in c.heads: self.heads["pseudo"] = TopKHead(512, c.topk_ratio)
         if "residual" in c.heads: self.heads["residual"] = TopKHead(512, c.topk_ratio, conv_block=True)
         if "normal" in c.heads: self.heads["normal"] = NormalityHead(512)
-        if pseudo is None and c.outlier_dir: pseudo = OutlierExposure(from_image_dir(c.outlier_dir))
-        self.pseudo = method_pseudo(self, c.pseudo, pseudo, grid=c.grid, threshold=c.threshold, refresh=c.refresh)
+        self.pseudo = method_pseudo(self, spec.name if spec else None, pseudo, **(spec.settings if spec else {})) if (spec or pseudo) else None
         self.uses_pseudo = any(h in c.heads for h in ("pseudo", "residual", "normal"))
         # the fixed evaluation reference set (uint8), saved with the weights
-        self.register_buffer("eval_refs", torch.zeros(c.n_ref, 3, c.image_size, c.image_size, dtype=torch.uint8))
+        s = self.config.train.image_size
+        self.register_buffer("eval_refs", torch.zeros(c.n_ref, 3, s, s, dtype=torch.uint8))
         self.register_buffer("refs_ready", torch.tensor(False))
-        self._ref_pool, self._train_refs = None, None
 
-    # -- references ----------------------------------------------------------------------------------------------
+    # -- references and the training loop -----------------------------------------------------------------------
     def set_references(self, images: torch.Tensor):
         "Fix the evaluation reference set: (n_ref, C, H, W) uint8 normal images."
-        if images.dtype != torch.uint8 or len(images) != self.config.n_ref: raise ValueError(f"expected {self.config.n_ref} uint8 reference images, got {tuple(images.shape)} {images.dtype}")
+        n = self.config.model.n_ref
+        if images.dtype != torch.uint8 or len(images) != n: raise ValueError(f"expected {n} uint8 reference images, got {tuple(images.shape)} {images.dtype}")
         self.eval_refs.copy_(images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images)
         self.refs_ready.fill_(True)
 
-    def on_fit_start(self, learner):
-        "Keep the training normals as the reference pool and draw the fixed evaluation references (seeded)."
-        pool = learner._train_images()[0]
-        if len(pool) < self.config.n_ref: raise ValueError(f"DRA needs at least n_ref={self.config.n_ref} normal training images, got {len(pool)}")
-        self._ref_pool = pool
+    def on_fit_start(self, data: TrainData, seed: int):
+        "Draw the fixed evaluation references from the training normals (seeded); SaliencyCut pseudo anomalies take their content from them too."
+        pool, n = data.normal, self.config.model.n_ref
+        if len(pool) < n: raise ValueError(f"DRA needs at least n_ref={n} normal training images, got {len(pool)}")
+        if self.uses_pseudo and self.pseudo is None: raise ValueError(f"DRA variant {self.config.model.variant!r} trains on pseudo anomalies, but its config has no pseudo-anomaly spec")
         if isinstance(self.pseudo, SaliencyCut) and self.pseudo.pool is None: self.pseudo.pool = pool
         if not bool(self.refs_ready):
-            idx = torch.randperm(len(pool), generator=make_generator(spawn(learner.seed, "eval_refs")))[: self.config.n_ref]
+            idx = torch.randperm(len(pool), generator=make_generator(spawn(seed, "eval_refs")))[:n]
             self.set_references(pool[idx])
 
-    def on_epoch_start(self, epoch: int):
-        "Learner hook: lets a SaliencyCut generator with refresh='epoch' freeze this epoch's weights."
-        if hasattr(self.pseudo, "on_epoch_start"): self.pseudo.on_epoch_start()
-
-    def augment_batch(self, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator):
-        "Learner hook, before rotation: turn normal slots into pseudo anomalies (label 2); draw this step's references."
-        if self.uses_pseudo: images, labels, masks = pseudo_slots(images, labels, self.pseudo, self.config.pseudo_fraction, generator)
-        else: masks = torch.zeros(images.shape[0], *images.shape[-2:], device=images.device)
-        if "residual" in self.config.heads and self._ref_pool is not None:
-            idx = torch.randint(0, len(self._ref_pool), (self.config.n_ref,), generator=generator)
-            self._train_refs = to_model_input(self._ref_pool[idx].to(images.device))
-        return images, labels, masks
+    def callbacks(self) -> list[Callback]:
+        "Pseudo anomalies (for the pseudo, residual and normality heads) and, with a residual head, each step's reference images."
+        cbs = []
+        if self.uses_pseudo and self.pseudo is not None: cbs.append(PseudoAnomalies(self.pseudo, self.config.pseudo.fraction if self.config.pseudo else 0.5))
+        if "residual" in self.heads: cbs.append(StepReferences(self.config.model.n_ref))
+        return cbs
 
     # -- scoring -------------------------------------------------------------------------------------------------
     def head_scores(self, images: torch.Tensor, refs: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         "Each head's score (B,), averaged over the pyramid scales; `refs` are normalised reference images (default: the fixed set)."
-        c = self.config
+        c = self.config.model
         if "residual" in self.heads and refs is None:
             if not bool(self.refs_ready): raise RuntimeError("DRA has no reference images yet: train it with a Learner or call set_references()")
             refs = to_model_input(self.eval_refs.to(images.device))
@@ -165,24 +142,31 @@ class DRA(nn.Module):
         s = self.head_scores(images)
         return sum(-v if k == "normal" else v for k, v in s.items())
 
-    forward = score
-
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
         "One deviation loss per head on its own samples and targets (see `head_targets`); DRA sums them unweighted."
-        refs = self._train_refs if "residual" in self.heads else None
-        if "residual" in self.heads and refs is None: raise RuntimeError("DRA.losses needs this step's references: train through ossad's Learner")
+        refs = batch.refs if "residual" in self.heads else None
+        if "residual" in self.heads and refs is None: raise RuntimeError("DRA.losses needs this step's reference images on the batch (Batch.refs): train through ossad's Learner, or set them")
         s = self.head_scores(batch.images, refs)
         out = {}
         for k, (use, target) in head_targets(batch.labels).items():
-            if k in s and use.any(): out[k] = deviation_loss(s[k][use], target[use], self.config.margin)
+            if k in s and use.any(): out[k] = deviation_loss(s[k][use], target[use], self.config.model.margin)
         return out
 
     def saliency_loss(self, x: torch.Tensor) -> torch.Tensor:
         "For SaliencyCut pseudo anomalies: the summed head losses of x as plain normal images (residual head: the fixed references)."
         s = self.head_scores(x)
         labels = torch.zeros(len(x), dtype=torch.long, device=x.device)
-        return sum(deviation_loss(s[k][use], t[use], self.config.margin) for k, (use, t) in head_targets(labels).items() if k in s and use.any())
+        return sum(deviation_loss(s[k][use], t[use], self.config.model.margin) for k, (use, t) in head_targets(labels).items() if k in s and use.any())
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         "Globally pooled backbone features (B,512), for the embedding explorer."
         return self.backbone(images).mean((2, 3))
+
+class StepReferences(Callback):
+    "DRA's training references: N_r normal training images drawn afresh at every step (from the learner's stream), put on the batch normalised."
+    order = 20   # after pseudo anomalies, before rotation
+    def __init__(self, n_ref: int): self.n_ref = n_ref
+    def augment(self, learn):
+        pool = learn.data.normal
+        idx = torch.randint(0, len(pool), (self.n_ref,), generator=learn.generator)
+        learn.batch.refs = to_model_input(pool[idx].to(learn.batch.images.device))

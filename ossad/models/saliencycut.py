@@ -4,19 +4,19 @@
 
 # %% ../../nbs/12_saliencycut.ipynb #c002
 from __future__ import annotations
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 import torch
 from torch import nn
 from ..core import make_generator
 from ..backbones import resnet18_features
 from ..losses import deviation_loss
-from ..augment import method_pseudo, pseudo_slots, SaliencyCut
-from ..learner import TrainConfig, Batch
-from .devnet import scale_pyramid
-from .dra import TopKHead, NormalityHead, DRAConfig
+from ..augment import method_pseudo, SaliencyCut
+from ..detector import Detector, DetectorConfig, TrainConfig, Schedule, PseudoSpec, Batch, TrainData, Callback, PseudoAnomalies
+from .components import scale_pyramid, TopKHead, NormalityHead
 
 # %% auto #0
-__all__ = ['patch_layout', 'patch_offsets', 'patch_residual', 'SaliencyCutConfig', 'SaliencyCutNet']
+__all__ = ['patch_layout', 'patch_offsets', 'patch_residual', 'SaliencyCutSettings', 'SaliencyCutConfig', 'SaliencyCutNet',
+           'BlockOffsets']
 
 # %% ../../nbs/12_saliencycut.ipynb #c005
 def patch_layout(S: int) -> tuple[int, list[tuple[int, int]]]:
@@ -45,72 +45,65 @@ def patch_residual(m: torch.Tensor, b: int, offsets: list[tuple[int, int]]) -> t
 
 # %% ../../nbs/12_saliencycut.ipynb #c014
 @dataclass
-class SaliencyCutConfig(TrainConfig):
-    "SaliencyCut's settings: the learner's fields plus the pseudo-anomaly source, saliency constants and head geometry."
-    pseudo: str = "saliencycut"      # pseudo-anomaly generator; the others of ossad.augment for ablations
-    grid: int = 18                   # g: saliency pooled to g × g before the B-spline
-    threshold: float = 0.4           # saliency above this is swapped
-    refresh: str = "step"            # saliency from the current weights ("step", the code) or from the epoch-start weights ("epoch", the paper's text)
-    pseudo_fraction: float = 0.5     # chance that a normal slot becomes a pseudo anomaly
+class SaliencyCutSettings:
+    "SaliencyCut's own settings: the patch-wise residual's blocks, pyramid scales, scoring constants and the backbone's starting weights."
     n_patches: int = 4               # blocks of the patch-wise residual
     n_scales: int = 2
     topk_ratio: float = 0.1
     margin: float = 5.0
+    weights: str | None = None       # backbone weights: None (from scratch), "imagenet" or a file
+
+@dataclass
+class SaliencyCutConfig(DetectorConfig):
+    "SaliencyCut's configuration: `SaliencyCutSettings`, DRA's training recipe, and SaliencyCut pseudo anomalies (grid 18, threshold 0.4)."
+    model: SaliencyCutSettings = field(default_factory=SaliencyCutSettings)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(anomaly_fraction=1 / 3))
+    pseudo: PseudoSpec | None = field(default_factory=lambda: PseudoSpec("saliencycut"))
 
     @classmethod
     def paper(cls) -> "SaliencyCutConfig":
         "The reference code's recipe, which is DRA's (spec §7): 448 px, ImageNet ResNet-18, 30 × 20 steps of 48 with 1/3 seen anomalies, Adam 2e-4."
-        return cls(**_training_fields(DRAConfig.paper()))
+        return cls(model=SaliencyCutSettings(weights="imagenet"), train=TrainConfig(image_size=448, batch_size=48, anomaly_fraction=1 / 3, epochs=30))
 
     @classmethod
     def teaching(cls) -> "SaliencyCutConfig":
         "DRA's teaching schedule, so the methods compare at equal cost: from scratch at 96 px, 10 × 20 steps of 32."
-        return cls(**_training_fields(DRAConfig.teaching()))
-
-def _training_fields(config: TrainConfig) -> dict:
-    "The learner's fields of a config (resolution, batch, schedule, optimiser, weights), without the method's own."
-    return {f.name: getattr(config, f.name) for f in fields(TrainConfig)}
+        return cls(train=TrainConfig(image_size=96, anomaly_fraction=1 / 3, lr=1e-3, schedule=Schedule(step_size=100)))
 
 # %% ../../nbs/12_saliencycut.ipynb #c018
-class SaliencyCutNet(nn.Module):
+class SaliencyCutNet(Detector):
     "SaliencyCut's detector: ResNet-18, a normal head (MLP) and an anomaly head (patch-wise residual + top-K), over a two-scale pyramid."
     name, needs_anomalies = "saliencycut", False
     def __init__(self, config: SaliencyCutConfig | None = None, pseudo=None):
-        super().__init__()
-        self.config = c = config or SaliencyCutConfig.teaching()
-        smallest = c.image_size // 2 ** (c.n_scales - 1)
-        if smallest < 33: raise ValueError(f"image_size={c.image_size} with n_scales={c.n_scales} gives a {smallest}-pixel smallest scale, whose 1×1 feature map "
+        super().__init__(config or SaliencyCutConfig.teaching())
+        c, spec, size = self.config.model, self.config.pseudo, self.config.train.image_size
+        smallest = size // 2 ** (c.n_scales - 1)
+        if smallest < 33: raise ValueError(f"image_size={size} with n_scales={c.n_scales} gives a {smallest}-pixel smallest scale, whose 1×1 feature map "
                                            "has no patches to compare: use image_size >= 66 for two scales, or n_scales=1")
         self.backbone = resnet18_features(c.weights)
         self.normal_head = NormalityHead(512)
         self.anomaly_head = TopKHead(512, c.topk_ratio, conv_block=True)
-        self.pseudo = method_pseudo(self, c.pseudo, pseudo, grid=c.grid, threshold=c.threshold, refresh=c.refresh)
-        self._offset_gen = None
+        self.pseudo = method_pseudo(self, spec.name if spec else None, pseudo, **(spec.settings if spec else {})) if (spec or pseudo) else None
 
-    # -- pseudo anomalies --------------------------------------------------------------------------------------
-    def on_fit_start(self, learner):
-        "Learner hook: SaliencyCut takes the swapped-in content from random normal training images, as the reference code does."
-        if isinstance(self.pseudo, SaliencyCut) and self.pseudo.pool is None: self.pseudo.pool = learner._train_images()[0]
+    # -- the training loop -------------------------------------------------------------------------------------
+    def on_fit_start(self, data: TrainData, seed: int):
+        "SaliencyCut takes the swapped-in content from random normal training images, as the reference code does."
+        if self.pseudo is None: raise ValueError("SaliencyCut trains on pseudo anomalies, but its config has no pseudo-anomaly spec")
+        if isinstance(self.pseudo, SaliencyCut) and self.pseudo.pool is None: self.pseudo.pool = data.normal
 
-    def on_epoch_start(self, epoch: int):
-        "Learner hook: lets a SaliencyCut generator with refresh='epoch' freeze this epoch's weights."
-        if hasattr(self.pseudo, "on_epoch_start"): self.pseudo.on_epoch_start()
-
-    def augment_batch(self, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator):
-        "Learner hook: turn normal slots into pseudo anomalies (label 2) and seed this step's block offsets."
-        images, labels, masks = pseudo_slots(images, labels, self.pseudo, self.config.pseudo_fraction, generator)
-        self._offset_gen = make_generator(int(torch.randint(0, 2 ** 62, (1,), generator=generator)))
-        return images, labels, masks
+    def callbacks(self) -> list[Callback]:
+        "Pseudo anomalies, then this step's block offsets."
+        return ([PseudoAnomalies(self.pseudo, self.config.pseudo.fraction if self.config.pseudo else 0.5)] if self.pseudo is not None else []) + [BlockOffsets()]
 
     # -- scoring -----------------------------------------------------------------------------------------------
-    def head_scores(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        "The normal and anomaly heads' scores (B,), each averaged over the pyramid scales."
+    def head_scores(self, images: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        "The normal and anomaly heads' scores (B,), each averaged over the pyramid scales; in training, `generator` draws the block offsets."
         out = {"normal": [], "anomaly": []}
-        for xs in scale_pyramid(images, self.config.n_scales):
+        gen = generator if self.training else None
+        if self.training and gen is None: gen = make_generator(int(torch.randint(0, 2 ** 62, (1,))))   # outside the learner
+        for xs in scale_pyramid(images, self.config.model.n_scales):
             f = self.backbone(xs)
-            gen = self._offset_gen if self.training else None
-            if self.training and gen is None: gen = make_generator(int(torch.randint(0, 2 ** 62, (1,))))   # outside the learner
-            b, offs = patch_offsets(f.shape[-1], self.config.n_patches, gen)
+            b, offs = patch_offsets(f.shape[-1], self.config.model.n_patches, gen)
             out["normal"].append(self.normal_head(f))
             out["anomaly"].append(self.anomaly_head(patch_residual(f, b, offs)))
         return {k: torch.stack(v).mean(0) for k, v in out.items()}
@@ -120,13 +113,11 @@ class SaliencyCutNet(nn.Module):
         s = self.head_scores(images)
         return s["anomaly"] - s["normal"]
 
-    forward = score
-
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
         "Eq. 2: the deviation loss of each head over the whole batch (normal head: target label 0; anomaly head: labels 1 and 2)."
-        s = self.head_scores(batch.images)
-        return {"normal": deviation_loss(s["normal"], (batch.labels == 0).float(), self.config.margin),
-                "anomaly": deviation_loss(s["anomaly"], (batch.labels != 0).float(), self.config.margin)}
+        s, m = self.head_scores(batch.images, batch.generator), self.config.model.margin
+        return {"normal": deviation_loss(s["normal"], (batch.labels == 0).float(), m),
+                "anomaly": deviation_loss(s["anomaly"], (batch.labels != 0).float(), m)}
 
     def saliency_loss(self, x: torch.Tensor) -> torch.Tensor:
         "The training loss of x as if every image were a plain normal one (Algorithm 1, line 1)."
@@ -136,3 +127,9 @@ class SaliencyCutNet(nn.Module):
     def features(self, images: torch.Tensor) -> torch.Tensor:
         "Globally pooled backbone features (B,512), for the embedding explorer."
         return self.backbone(images).mean((2, 3))
+
+class BlockOffsets(Callback):
+    "SaliencyCut's per-step stream for the patch-wise residual's random blocks, seeded from the learner's generator and put on the batch."
+    order = 20   # after pseudo anomalies, before rotation
+    def augment(self, learn):
+        learn.batch.generator = make_generator(int(torch.randint(0, 2 ** 62, (1,), generator=learn.generator)))
