@@ -83,12 +83,28 @@ class TrainConfig:
     amp: bool = False              # mixed precision (bfloat16 on CPU, float16 on CUDA)
     eval_batch_size: int = 64
 
+    def __post_init__(self):
+        checks = [("image_size", self.image_size >= 1, "at least 1"), ("batch_size", self.batch_size >= 1, "at least 1"),
+                  ("anomaly_fraction", 0 <= self.anomaly_fraction < 1, "in [0, 1)"), ("epochs", self.epochs >= 0, "0 or more"),
+                  ("steps_per_epoch", self.steps_per_epoch >= 1, "at least 1"), ("lr", self.lr > 0, "positive"),
+                  ("weight_decay", self.weight_decay >= 0, "0 or more"), ("grad_clip", self.grad_clip is None or self.grad_clip > 0, "positive or None"),
+                  ("eval_batch_size", self.eval_batch_size >= 1, "at least 1")]
+        for name, ok, want in checks:
+            if not ok: raise ValueError(f"train.{name} must be {want}, got {getattr(self, name)!r}")
+
 @dataclass
 class PseudoSpec:
     "Which pseudo-anomaly generator a method trains with (a name of `ossad.augment.PSEUDO_NAMES`), how often, and its settings."
     name: str = "cutpaste"
     fraction: float = 0.5          # chance that a normal slot of a batch becomes a pseudo anomaly
     settings: dict = field(default_factory=dict)   # e.g. SaliencyCut's grid and threshold; the outlier folder
+
+    def __post_init__(self):
+        from ossad.augment import pseudo_settings   # the generators' names and the settings each takes
+        known = pseudo_settings(self.name)
+        if not 0 <= self.fraction <= 1: raise ValueError(f"pseudo.fraction must be in [0, 1], got {self.fraction!r}")
+        unknown = set(self.settings) - set(known)
+        if unknown: raise ValueError(f"the {self.name!r} pseudo-anomaly generator takes no settings {sorted(unknown)}; it takes {sorted(known) or 'none'}")
 
 # %% ../nbs/07_detector.ipynb #c025
 def _hints(cls) -> dict:
