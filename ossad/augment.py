@@ -5,6 +5,7 @@
 # %% ../nbs/05_augment.ipynb #c002
 from __future__ import annotations
 import math
+from pathlib import Path
 from typing import Callable
 import torch
 import torch.nn.functional as F
@@ -14,7 +15,7 @@ from .data import ImageSet
 # %% auto #0
 __all__ = ['PSEUDO_GENERATORS', 'PSEUDO_NAMES', 'color_jitter', 'rect_sizes', 'cutpaste', 'cutmix', 'cutpaste_scar', 'cpmix',
            'OutlierExposure', 'bspline_kernel', 'spline_upsample', 'saliency', 'smooth_saliency', 'SaliencyCut',
-           'pseudo_settings', 'get_pseudo', 'method_pseudo', 'pseudo_slots']
+           'pseudo_settings', 'check_pseudo', 'get_pseudo', 'method_pseudo', 'pseudo_slots']
 
 # %% ../nbs/05_augment.ipynb #c005
 def _as_float(images: torch.Tensor) -> tuple[torch.Tensor, bool]:
@@ -235,19 +236,25 @@ PSEUDO_NAMES = (*PSEUDO_GENERATORS, "saliencycut", "outliers")   # saliencycut f
 def pseudo_settings(name: str) -> dict:
     "The settings the generator called `name` takes, with their defaults (SaliencyCut's grid, threshold and refresh; the outlier folder)."
     if name == "saliencycut": return dict(grid=18, threshold=0.4, refresh="step")
-    if name == "outliers": return dict(folder=None)
+    if name == "outliers": return dict(folder="")
     if name not in PSEUDO_GENERATORS: raise ValueError(f"unknown pseudo-anomaly generator {name!r}; expected one of {sorted(PSEUDO_NAMES)}")
     return {}
 
+def check_pseudo(name: str, settings: dict):
+    "Refuse an unknown generator name, or settings the generator called `name` does not take."
+    known = pseudo_settings(name)
+    unknown = set(settings) - set(known)
+    if unknown: raise ValueError(f"the {name!r} pseudo-anomaly generator takes no settings {sorted(unknown)}; it takes {sorted(known) or 'none'}")
+
 def get_pseudo(name: str, **settings) -> Callable:
     "The pseudo-anomaly generator called `name` (one of `PSEUDO_NAMES`) with its `settings`; 'saliencycut' gives a new, unbound `SaliencyCut`."
-    unknown = set(settings) - set(pseudo_settings(name))
-    if unknown: raise ValueError(f"the {name!r} pseudo-anomaly generator takes no settings {sorted(unknown)}; it takes {sorted(pseudo_settings(name)) or 'none'}")
+    check_pseudo(name, settings)
     if name == "saliencycut": return SaliencyCut(**settings)
     if name == "outliers":
-        if not settings.get("folder"): raise ValueError("the 'outliers' pseudo-anomaly generator needs a folder of images (pseudo.folder=DIR; ossad train --outliers DIR)")
+        folder = settings.get("folder")
+        if not folder or not isinstance(folder, (str, Path)): raise ValueError(f"the 'outliers' pseudo-anomaly generator needs a folder of images (pseudo.folder=DIR; ossad train --outliers DIR), got {folder!r}")
         from ossad.data import from_image_dir
-        return OutlierExposure(from_image_dir(settings["folder"]))
+        return OutlierExposure(from_image_dir(Path(folder).expanduser()))
     return PSEUDO_GENERATORS[name]
 
 # %% ../nbs/05_augment.ipynb #c043

@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "--set epochs=3 --set model.margin=4 --set pseudo.grid=12 --set kind=cosine; an unknown key lists the known ones")
     t.add_argument("--variant", help="with --method dra: an ablation of DRA's table 3: dra1a, dra2a, dra3ar, dra3an or dra (default; all four heads); same as --set variant=NAME")
     t.add_argument("--pseudo", choices=sorted(PSEUDO_NAMES), help="with --method dra or saliencycut: the pseudo-anomaly generator (default: cutpaste for dra, DRA's eq. 4; saliencycut for saliencycut)")
-    t.add_argument("--outliers", help="with --method dra: a folder of external images to use as pseudo anomalies (outlier exposure)")
+    t.add_argument("--outliers", help="with a method that makes pseudo anomalies (dra, saliencycut): a folder of external images to use as pseudo anomalies (outlier exposure); same as --set pseudo=outliers --set folder=DIR")
     t.add_argument("--dataset", default="elpv", choices=DATASETS, help="data set (default: elpv, shipped by the elpv-dataset package)")
     t.add_argument("--root", help="with --dataset folder: the folder that holds the category folders")
     t.add_argument("--category", help="with --dataset folder: the category folder name (root/category/train/good, ...)")
@@ -68,13 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 # %% ../nbs/30_cli.ipynb #c010
+def _has_setting(method: str, key: str) -> bool:
+    try: METHODS[method].config.teaching().resolve(key); return True
+    except ValueError: return False
+
 def methods_with(key: str) -> list[str]:
     "The registered methods whose config has the setting `key`."
-    out = []
-    for name, m in METHODS.items():
-        try: m.config.teaching().resolve(key); out.append(name)
-        except ValueError: pass
-    return out
+    return [name for name in METHODS if _has_setting(name, key)]
 
 def settings_of(args) -> dict:
     "The settings the train options ask for, in order: the shortcut flags (--epochs, --variant, --pseudo, --outliers, ...), then every --set."
@@ -82,7 +82,7 @@ def settings_of(args) -> dict:
     if args.amp: s["amp"] = True
     if args.outliers and args.pseudo: raise ValueError("--outliers and --pseudo both choose the pseudo-anomaly source; give one of them")
     for flag, key in (("variant", "variant"), ("pseudo", "pseudo"), ("outliers", "pseudo")):
-        if getattr(args, flag) and args.method not in methods_with(key):
+        if getattr(args, flag) and not _has_setting(args.method, key):
             raise ValueError(f"--{flag} applies to --method {' or '.join(methods_with(key))}; {args.method} has no {key!r} setting")
     if args.outliers: s.update(pseudo="outliers", folder=str(Path(args.outliers).expanduser().resolve()))
     if args.variant: s["variant"] = args.variant

@@ -11,6 +11,7 @@ import copy
 import torch
 from torch import nn
 from fastcore.basics import patch
+from .augment import pseudo_settings, check_pseudo, pseudo_slots, method_pseudo, PSEUDO_NAMES
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'EVENTS', 'Batch', 'NoAnomaliesError', 'NonFiniteLossError', 'Schedule', 'TrainConfig', 'PseudoSpec',
@@ -52,11 +53,14 @@ class Schedule:
         if self.kind not in SCHEDULES: raise ValueError(f"unknown schedule kind {self.kind!r}; expected one of {SCHEDULES}")
         if self.interval not in ("epoch", "step"): raise ValueError(f"schedule interval must be 'epoch' or 'step', got {self.interval!r}")
         if self.step_size < 1: raise ValueError(f"schedule step_size must be at least 1, got {self.step_size}")
+        if self.gamma <= 0 or self.warmup < 0 or self.power < 0 or not 0 <= self.min_factor <= 1:
+            raise ValueError(f"schedule needs gamma > 0, warmup >= 0, power >= 0 and min_factor in [0, 1], got {self}")
 
     def factor(self, t: int, total: int) -> float:
         "The learning rate at epoch (or step) `t` of `total`, as a fraction of the configured one."
         if self.kind == "constant": return 1.0
         if self.kind == "step": return self.gamma ** (t // self.step_size)
+        t = min(t, total)   # past the planned length (a longer fit), cosine and poly stay at their end value
         if self.kind == "poly": return max(0.0, 1 - t / max(total, 1)) ** self.power
         warm = min(1.0, (t + 1) / self.warmup) if self.warmup > 0 else 1.0
         return warm * (self.min_factor + (1 - self.min_factor) * (1 + math.cos(math.pi * t / max(total, 1))) / 2)
@@ -100,11 +104,8 @@ class PseudoSpec:
     settings: dict = field(default_factory=dict)   # e.g. SaliencyCut's grid and threshold; the outlier folder
 
     def __post_init__(self):
-        from ossad.augment import pseudo_settings   # the generators' names and the settings each takes
-        known = pseudo_settings(self.name)
         if not 0 <= self.fraction <= 1: raise ValueError(f"pseudo.fraction must be in [0, 1], got {self.fraction!r}")
-        unknown = set(self.settings) - set(known)
-        if unknown: raise ValueError(f"the {self.name!r} pseudo-anomaly generator takes no settings {sorted(unknown)}; it takes {sorted(known) or 'none'}")
+        check_pseudo(self.name, self.settings)
 
 # %% ../nbs/07_detector.ipynb #c025
 def _hints(cls) -> dict:
@@ -185,15 +186,11 @@ def _paths(obj, prefix: str = "") -> dict:
         else: out[p] = (obj, f.name)
     return out
 
-def _pseudo_settings(name: str) -> dict:
-    from ossad.augment import pseudo_settings   # the generators' own settings and their defaults
-    return pseudo_settings(name)
-
 @patch
 def keys(self: DetectorConfig) -> list[str]:
     "Every setting's path, e.g. 'train.epochs', 'model.margin', 'pseudo.grid'."
     ks = list(_paths(self))
-    if self.pseudo is not None: ks += [f"pseudo.{k}" for k in _pseudo_settings(self.pseudo.name) if f"pseudo.{k}" not in ks]
+    if self.pseudo is not None: ks += [f"pseudo.{k}" for k in pseudo_settings(self.pseudo.name) if f"pseudo.{k}" not in ks]
     return ks
 
 @patch
@@ -204,9 +201,20 @@ def resolve(self: DetectorConfig, key: str) -> str:
     ends = [k for k in ks if k.endswith("." + key)]
     if len(ends) == 1: return ends[0]
     if len(ends) > 1: raise ValueError(f"{key!r} is ambiguous for {type(self).__name__}: say which of {', '.join(ends)}")
-    raise ValueError(f"unknown setting {key!r} for {type(self).__name__}; known: {', '.join(ks)}")
+    if self.pseudo is not None: ks = ks + ["pseudo (a generator's name)"]
+    gens = [g for g in PSEUDO_NAMES if key.split(".")[-1] in pseudo_settings(g)]
+    hint = f" ({key!r} is a setting of the {' and '.join(gens)} pseudo-anomaly generator: choose it first, pseudo={gens[0]})" if gens and self.pseudo is not None else ""
+    raise ValueError(f"unknown setting {key!r} for {type(self).__name__}{hint}; known: {', '.join(ks)}")
 
 # %% ../nbs/07_detector.ipynb #c035
+def _rebuilt(config: DetectorConfig) -> DetectorConfig:
+    "The config rebuilt part by part from its plain form, so every part checks its values (each part keeps its own class)."
+    return replace(config, **{f.name: _from_plain(type(v), asdict(v)) for f in fields(config) if _is_config(v := getattr(config, f.name))})
+
+def _with_pseudo(spec: PseudoSpec, name: str) -> PseudoSpec:
+    "The spec with another generator: the settings the new one also takes are kept."
+    return PseudoSpec(name=name, fraction=spec.fraction, settings={k: v for k, v in spec.settings.items() if k in pseudo_settings(name)})
+
 @patch
 def updated(self: DetectorConfig, **settings) -> "DetectorConfig":
     "A copy with some settings changed, each named by its path or bare name (`None` values are ignored; text is converted to the field's type)."
@@ -214,35 +222,28 @@ def updated(self: DetectorConfig, **settings) -> "DetectorConfig":
     for key, value in settings.items():
         if value is None: continue
         path = new.resolve(key)
-        if path == "pseudo":   # a generator's name, or a whole spec
-            if isinstance(value, str): new.pseudo = PseudoSpec(name=value, fraction=new.pseudo.fraction if new.pseudo else 0.5)
-            else: new.pseudo = value
-            continue
+        if path in ("pseudo", "pseudo.name"):   # a generator's name, or a whole spec
+            new.pseudo = _with_pseudo(new.pseudo, value) if isinstance(value, str) else value; continue
         if path == "train.schedule":
             new.train.schedule = Schedule(value) if isinstance(value, str) else value; continue
         owners = _paths(new)
         if path in owners:
             owner, name = owners[path]
-            tp = _hints(type(owner))[name] if _is_config(owner) else type(_pseudo_settings(new.pseudo.name).get(name, owner[name]))
+            tp = _hints(type(owner))[name] if _is_config(owner) else type(pseudo_settings(new.pseudo.name).get(name, owner[name]))
         else:   # a generator setting not given yet
             owner, name = new.pseudo.settings, path.split(".", 1)[1]
-            default = _pseudo_settings(new.pseudo.name)[name]
-            tp = type(default) if default is not None else None
-        if isinstance(value, str) and tp is not str: value = parse_value(value, tp)
+            tp = type(pseudo_settings(new.pseudo.name)[name])
+        if isinstance(value, str) and tp is not str:
+            try: value = parse_value(value, tp)
+            except ValueError as e: raise ValueError(f"{path}: {e}") from None
         if _is_config(owner): setattr(owner, name, value)
         else: owner[name] = value
-    return type(new).from_dict(new.to_dict())
+    return _rebuilt(new)
 
 @patch
 def set(self: DetectorConfig, key: str, text: str) -> "DetectorConfig":
-    "A copy with one setting changed from a user's text (`'3'`, `'1e-3'`, `'none'`): what `--set key=value` does."
-    path = self.resolve(key)
-    if text.strip().lower() in ("none", "null") and path not in ("pseudo",):
-        new = copy.deepcopy(self); owner, name = _paths(new)[path]
-        if _is_config(owner): setattr(owner, name, None)
-        else: owner[name] = None
-        return type(new).from_dict(new.to_dict())
-    return self.updated(**{path: text})
+    "A copy with one setting changed from a user's text (`'3'`, `'1e-3'`, `'none'` where a setting may be empty): what `--set key=value` does."
+    return self.updated(**{self.resolve(key): text})
 
 @patch
 def for_inference(self: DetectorConfig) -> "DetectorConfig":
@@ -271,7 +272,6 @@ class PseudoAnomalies(Callback):
     def before_epoch(self, learn):
         if hasattr(self.source, "on_epoch_start"): self.source.on_epoch_start()
     def augment(self, learn):
-        from ossad.augment import pseudo_slots
         b = learn.batch
         b.images, b.labels, b.masks = pseudo_slots(b.images, b.labels, self.source, self.fraction, learn.generator)
 
@@ -330,3 +330,18 @@ def callbacks(self: Detector) -> list[Callback]:
 @patch
 def on_fit_start(self: Detector, data: TrainData, seed: int):
     "Called once before training with the training images and the run's seed: nothing by default."
+
+# %% ../nbs/07_detector.ipynb #c078
+@patch
+def pseudo_source(self: Detector, pseudo: Callable | None = None) -> Callable | None:
+    "The generator of the config's pseudo-anomaly spec (or `pseudo`, which wins), a SaliencyCut bound to this detector; None without either."
+    spec = self.config.pseudo if self.config is not None else None
+    if spec is None and pseudo is None: return None
+    return method_pseudo(self, spec.name if spec else None, pseudo, **(spec.settings if spec else {}))
+
+@patch
+def pseudo_callbacks(self: Detector) -> list[Callback]:
+    "`[PseudoAnomalies(self.pseudo, spec's fraction)]`, or `[]` when the detector has no pseudo-anomaly generator."
+    gen = getattr(self, "pseudo", None)
+    if gen is None: return []
+    return [PseudoAnomalies(gen, self.config.pseudo.fraction if self.config.pseudo is not None else 0.5)]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_learner.ipynb #c002
 from __future__ import annotations
-import math, time
+import json, math, time
 from dataclasses import asdict
 from pathlib import Path
 import torch
@@ -63,6 +63,7 @@ class Learner:
                  device: str | torch.device | None = None, out: str | Path | None = None, progress: bool = True,
                  cbs: list[Callback] | None = None):
         config = model.config if config is None else config
+        if config is None: raise ValueError(f"{type(model).__name__} has no config: pass config= (a DetectorConfig or a TrainConfig)")
         if getattr(model, "needs_anomalies", True) and len(split.train_anomalies) == 0:
             raise NoAnomaliesError(f"{type(model).__name__} learns from labelled anomalies, but the split has none "
                                    f"(setting {split.record.get('setting')!r}, shots={split.record.get('shots')}). "
@@ -160,7 +161,8 @@ def record(self: Learner, terms: dict[str, torch.Tensor]):
     "Append a step's loss, learning rate and loss terms to the history."
     self.last_terms = {k: float(v.detach()) for k, v in terms.items()}
     loss = float(sum(v.detach() for v in terms.values()))
-    self.history.append(dict(epoch=self.epoch, step=self.it, loss=loss, lr=self.optimizers[0].param_groups[0]["lr"], **self.last_terms))
+    lr = self.optimizers[0].param_groups[0]["lr"] if self.optimizers else None
+    self.history.append(dict(epoch=self.epoch, step=self.it, loss=loss, lr=lr, **self.last_terms))
 
 # %% ../nbs/08_learner.ipynb #c028
 @patch
@@ -193,17 +195,18 @@ def evaluate(self: Learner, test: ImageSet | None = None) -> dict:
     return m
 
 # %% ../nbs/08_learner.ipynb #c032
-def _plain_config(config) -> dict:
-    return config.to_dict() if hasattr(config, "to_dict") else asdict(config)
+def _plain(x):
+    "Plain JSON-like values (a path becomes text), so the checkpoint loads with weights_only=True."
+    return json.loads(json.dumps(x, default=str))
 
 @patch
 def save(self: Learner, path: str | Path) -> Path:
     "Write weights, config, optimizer and scheduler states and history to `path`, atomically."
     path = Path(path)
-    state = dict(method=getattr(self.model, "name", type(self.model).__name__), config=_plain_config(self.config),
+    state = dict(method=getattr(self.model, "name", type(self.model).__name__), config=_plain(asdict(self.config)),
                  model=self.model.state_dict(), optimizers=[o.state_dict() for o in self.optimizers],
-                 schedulers=[s.state_dict() for s in self.schedulers], epoch=self.epoch, history=self.history,
-                 split=self.split.record, seed=self.seed)
+                 schedulers=[s.state_dict() for s in self.schedulers], epoch=self.epoch, history=_plain(self.history),
+                 split=_plain(self.split.record), seed=self.seed)
     with atomic_path(path) as tmp: torch.save(state, tmp)
     return path
 
@@ -217,9 +220,13 @@ def load(self: Learner, path: str | Path) -> "Learner":
     mine = getattr(self.model, "name", type(self.model).__name__)
     if not isinstance(state, dict) or "model" not in state: raise ValueError(f"{path} is not an ossad checkpoint (no model weights in it)")
     if state.get("method") != mine: raise ValueError(f"{path} holds a {state.get('method')!r} checkpoint, not {mine!r}")
+    if "optimizers" not in state: raise ValueError(f"{path} was written by an older ossad (one optimizer, no 'optimizers' entry): retrain it with this version")
+    if len(state["optimizers"]) != len(self.optimizers) or len(state["schedulers"]) != len(self.schedulers):
+        raise ValueError(f"{path} holds {len(state['optimizers'])} optimizer(s) and {len(state['schedulers'])} scheduler(s), "
+                         f"but this learner has {len(self.optimizers)} and {len(self.schedulers)}")
     self.model.load_state_dict(state["model"])
-    for o, s in zip(self.optimizers, state.get("optimizers", [])): o.load_state_dict(s)
-    for o, s in zip(self.schedulers, state.get("schedulers", [])): o.load_state_dict(s)
+    for o, s in zip(self.optimizers, state["optimizers"]): o.load_state_dict(s)
+    for o, s in zip(self.schedulers, state["schedulers"]): o.load_state_dict(s)
     self.epoch, self.history = state["epoch"], state["history"]
     return self
 

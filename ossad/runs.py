@@ -7,7 +7,6 @@ from __future__ import annotations
 import json, sys, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
-from typing import Callable
 from .core import seeded, spawn, save_json, machine_info
 from .data import load_elpv, from_folder, make_toy, ImageSet
 from .protocols import make_split, Split
@@ -123,13 +122,6 @@ class RunSpec:
         return Path(f"runs/{tag}-{self.dataset if self.dataset != 'folder' else self.category}-{self.setting}-{self.shots}shot-seed{self.seed}")
 
 # %% ../nbs/21_runs.ipynb #c025
-def _fit_and_evaluate(spec: RunSpec, cfg: DetectorConfig, split: Split, device=None, out=None, progress=True, on_start: Callable | None = None):
-    model = build_detector(spec.method, cfg, spec.seed)
-    learn = Learner(model, split, cfg, seed=spec.seed, device=device, out=out, progress=progress)
-    if on_start is not None: on_start(learn)
-    learn.fit()
-    return learn, learn.evaluate()
-
 def train_run(spec: RunSpec, out: str | Path | None = None, overwrite: bool = False, device=None, progress: bool = True,
               command: str | None = None, data: ImageSet | None = None, figures: bool = True) -> tuple[dict, Learner]:
     "Train `spec`, evaluate it once with the final weights, write the run folder `out` (default `spec.default_out()`); return (metrics, learner)."
@@ -140,18 +132,20 @@ def train_run(spec: RunSpec, out: str | Path | None = None, overwrite: bool = Fa
     data = load_dataset(spec.dataset, spec.root, spec.category) if data is None else data
     split = spec.split(data)
     if progress: print(split, file=sys.stderr)
-    def record(learn):
-        save_json(dict(method=spec.method, variant=getattr(cfg.model, "variant", None), preset=spec.preset, settings=spec.settings,
-                       config=cfg.to_dict(), seed=spec.seed, dataset=dict(name=spec.dataset, root=spec.root, category=spec.category),
-                       protocol=dict(setting=spec.setting, shots=spec.shots, known_class=spec.known_class,
-                                     contamination=spec.contamination, train_fraction=spec.train_fraction),
-                       split=split.record, command=command, environment=machine_info(learn.device),
-                       started=time.strftime("%Y-%m-%dT%H:%M:%S%z")), out / "config.json")
-    learn, m = _fit_and_evaluate(spec, cfg, split, device, out, progress, on_start=record)
-    learn.save(out / "model.pt")
+    learn = Learner(build_detector(spec.method, cfg, spec.seed), split, cfg, seed=spec.seed, device=device, out=out, progress=progress)
+    tag = getattr(cfg.model, "variant", None) or spec.method
+    save_json(dict(method=spec.method, variant=getattr(cfg.model, "variant", None), preset=spec.preset, settings=spec.settings,
+                   config=cfg.to_dict(), seed=spec.seed, dataset=dict(name=spec.dataset, root=spec.root, category=spec.category),
+                   protocol=dict(setting=spec.setting, shots=spec.shots, known_class=spec.known_class,
+                                 contamination=spec.contamination, train_fraction=spec.train_fraction),
+                   split=split.record, command=command, environment=machine_info(learn.device),
+                   started=time.strftime("%Y-%m-%dT%H:%M:%S%z")), out / "config.json")
+    learn.fit()
+    learn.save(out / "model.pt")                 # the weights are kept even if the evaluation below fails
     save_json(learn.history, out / "history.json")
+    m = learn.evaluate()
     save_json(dict(m, method=spec.method, dataset=spec.dataset, setting=spec.setting, shots=spec.shots, seed=spec.seed), out / "metrics.json")
-    if figures: save_result_figures(out, learn.last_scores, split.test.labels, split.test.classes, title=getattr(cfg.model, "variant", None) or spec.method)
+    if figures: save_result_figures(out, learn.last_scores, split.test.labels, split.test.classes, title=tag)
     return m, learn
 
 # %% ../nbs/21_runs.ipynb #c027

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import ipywidgets as W
 from matplotlib.figure import Figure
-from .core import make_generator, atomic_path
+from .core import make_generator, atomic_path, seeded
 from .data import ImageSet
 from .protocols import Split
 from .backbones import to_model_input
@@ -67,8 +67,8 @@ class PseudoGallery(_Snapshot, W.VBox):
 
     def _saliency_model(self):
         if self.model is None:
-            from ossad.runs import build_detector
-            self.model = build_detector("saliencycut", self._quick_config(), seed=0)
+            from ossad.runs import get_method
+            with seeded(0): self.model = get_method("saliencycut").detector(self._quick_config())
             self.status.value = "SaliencyCut follows an <b>untrained</b> model; press 'train a quick model' for a trained one."
         return self.model
 
@@ -78,13 +78,13 @@ class PseudoGallery(_Snapshot, W.VBox):
 
     def train_quick_model(self, steps: int = 20, seed: int = 0):
         "Train a SaliencyCut teaching model for `steps` anomaly-free steps on the gallery's images and follow its saliency."
-        from ossad.runs import build_detector
+        from ossad.runs import get_method
         from ossad.learner import Learner
         from ossad.data import from_arrays
         self.status.value = f"training for {steps} steps..."
         data = from_arrays(self.images, labels=[0] * len(self.images), parts=["train"] * len(self.images), name="gallery")
         split = Split(train_normal=data, train_anomalies=data.subset([]), test=data.subset([]), record=dict(setting="anomaly_free", shots=0))
-        model = build_detector("saliencycut", self._quick_config(epochs=1, steps_per_epoch=steps, batch_size=min(16, len(self.images))), seed)
+        with seeded(seed): model = get_method("saliencycut").detector(self._quick_config(epochs=1, steps_per_epoch=steps, batch_size=min(16, len(self.images))))
         learn = Learner(model, split, seed=seed, progress=False); learn.fit()
         self.model = model.eval()
         self.status.value = f"SaliencyCut follows a teaching model trained for {steps} steps (last loss {learn.history[-1]['loss']:.3f})."

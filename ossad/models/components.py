@@ -8,9 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from ..losses import topk_mean
+from ..detector import TrainConfig, Schedule
 
 # %% auto #0
-__all__ = ['scale_pyramid', 'TopKHead', 'NormalityHead']
+__all__ = ['scale_pyramid', 'TopKHead', 'NormalityHead', 'dra_recipe']
 
 # %% ../../nbs/09_components.ipynb #c005
 def scale_pyramid(images: torch.Tensor, n_scales: int = 2) -> list[torch.Tensor]:
@@ -42,3 +43,11 @@ class NormalityHead(nn.Module):
         super().__init__()
         self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, 1))
     def forward(self, m: torch.Tensor) -> torch.Tensor: return self.mlp(m.mean((2, 3)))[:, 0].abs()
+
+# %% ../../nbs/09_components.ipynb #c018
+def dra_recipe(preset: str = "default") -> TrainConfig:
+    "The training part DRA and SaliencyCut share: 'paper' (the reference code's), 'teaching' (a 2-core CPU, a few minutes) or 'default'."
+    if preset == "default": return TrainConfig(anomaly_fraction=1 / 3)
+    if preset == "paper": return TrainConfig(image_size=448, batch_size=48, anomaly_fraction=1 / 3, epochs=30)
+    if preset == "teaching": return TrainConfig(image_size=96, anomaly_fraction=1 / 3, lr=1e-3, schedule=Schedule(step_size=100))
+    raise ValueError(f"unknown preset {preset!r}; expected default, paper or teaching")

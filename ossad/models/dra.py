@@ -11,9 +11,9 @@ from torch import nn
 from ..core import make_generator, spawn
 from ..backbones import resnet18_features, to_model_input
 from ..losses import deviation_loss
-from ..augment import method_pseudo, SaliencyCut
-from ..detector import Detector, DetectorConfig, TrainConfig, Schedule, PseudoSpec, Batch, TrainData, Callback, PseudoAnomalies
-from .components import scale_pyramid, TopKHead, NormalityHead
+from ..augment import SaliencyCut
+from ..detector import Detector, DetectorConfig, TrainConfig, PseudoSpec, Batch, TrainData, Callback
+from .components import scale_pyramid, TopKHead, NormalityHead, dra_recipe
 
 # %% auto #0
 __all__ = ['HEADS', 'VARIANTS', 'head_targets', 'residual_map', 'DRASettings', 'DRAConfig', 'DRA', 'StepReferences']
@@ -58,18 +58,18 @@ class DRASettings:
 class DRAConfig(DetectorConfig):
     "DRA's configuration: `DRASettings`, the learner's `TrainConfig` (a third of each batch seen anomalies) and a pseudo-anomaly spec (CutPaste, DRA eq. 4)."
     model: DRASettings = field(default_factory=DRASettings)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(anomaly_fraction=1 / 3))
+    train: TrainConfig = field(default_factory=lambda: dra_recipe("default"))
     pseudo: PseudoSpec | None = field(default_factory=PseudoSpec)
 
     @classmethod
     def paper(cls) -> "DRAConfig":
         "The reference code's configuration: 448 px, ImageNet ResNet-18, 30 × 20 steps of 48 (1/3 seen anomalies)."
-        return cls(model=DRASettings(weights="imagenet"), train=TrainConfig(image_size=448, batch_size=48, anomaly_fraction=1 / 3, epochs=30))
+        return cls(model=DRASettings(weights="imagenet"), train=dra_recipe("paper"))
 
     @classmethod
     def teaching(cls) -> "DRAConfig":
         "From scratch at 96 px, 10 × 20 steps of 32, on a 2-core CPU in a few minutes (DevNet's teaching schedule)."
-        return cls(train=TrainConfig(image_size=96, anomaly_fraction=1 / 3, lr=1e-3, schedule=Schedule(step_size=100)))
+        return cls(train=dra_recipe("teaching"))
 
     def with_variant(self, name: str) -> "DRAConfig":
         "The same configuration for an ablation of DRA's table 3: dra1a, dra2a, dra3ar, dra3an or dra."
@@ -81,14 +81,14 @@ class DRA(Detector):
     name, needs_anomalies = "dra", True
     def __init__(self, config: DRAConfig | None = None, pseudo=None):
         super().__init__(config or DRAConfig.teaching())
-        c, spec = self.config.model, self.config.pseudo
+        c = self.config.model
         self.backbone = resnet18_features(c.weights)
         self.heads = nn.ModuleDict()
         if "seen" in c.heads: self.heads["seen"] = TopKHead(512, c.topk_ratio)
         if "pseudo" in c.heads: self.heads["pseudo"] = TopKHead(512, c.topk_ratio)
         if "residual" in c.heads: self.heads["residual"] = TopKHead(512, c.topk_ratio, conv_block=True)
         if "normal" in c.heads: self.heads["normal"] = NormalityHead(512)
-        self.pseudo = method_pseudo(self, spec.name if spec else None, pseudo, **(spec.settings if spec else {})) if (spec or pseudo) else None
+        self.pseudo = self.pseudo_source(pseudo)
         self.uses_pseudo = any(h in c.heads for h in ("pseudo", "residual", "normal"))
         # the fixed evaluation reference set (uint8), saved with the weights
         s = self.config.train.image_size
@@ -116,7 +116,7 @@ class DRA(Detector):
     def callbacks(self) -> list[Callback]:
         "Pseudo anomalies (for the pseudo, residual and normality heads) and, with a residual head, each step's reference images."
         cbs = []
-        if self.uses_pseudo and self.pseudo is not None: cbs.append(PseudoAnomalies(self.pseudo, self.config.pseudo.fraction if self.config.pseudo else 0.5))
+        if self.uses_pseudo: cbs += self.pseudo_callbacks()
         if "residual" in self.heads: cbs.append(StepReferences(self.config.model.n_ref))
         return cbs
 

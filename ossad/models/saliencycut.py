@@ -10,9 +10,9 @@ from torch import nn
 from ..core import make_generator
 from ..backbones import resnet18_features
 from ..losses import deviation_loss
-from ..augment import method_pseudo, SaliencyCut
-from ..detector import Detector, DetectorConfig, TrainConfig, Schedule, PseudoSpec, Batch, TrainData, Callback, PseudoAnomalies
-from .components import scale_pyramid, TopKHead, NormalityHead
+from ..augment import SaliencyCut
+from ..detector import Detector, DetectorConfig, TrainConfig, PseudoSpec, Batch, TrainData, Callback
+from .components import scale_pyramid, TopKHead, NormalityHead, dra_recipe
 
 # %% auto #0
 __all__ = ['patch_layout', 'patch_offsets', 'patch_residual', 'SaliencyCutSettings', 'SaliencyCutConfig', 'SaliencyCutNet',
@@ -57,18 +57,18 @@ class SaliencyCutSettings:
 class SaliencyCutConfig(DetectorConfig):
     "SaliencyCut's configuration: `SaliencyCutSettings`, DRA's training recipe, and SaliencyCut pseudo anomalies (grid 18, threshold 0.4)."
     model: SaliencyCutSettings = field(default_factory=SaliencyCutSettings)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(anomaly_fraction=1 / 3))
+    train: TrainConfig = field(default_factory=lambda: dra_recipe("default"))
     pseudo: PseudoSpec | None = field(default_factory=lambda: PseudoSpec("saliencycut"))
 
     @classmethod
     def paper(cls) -> "SaliencyCutConfig":
         "The reference code's recipe, which is DRA's (spec §7): 448 px, ImageNet ResNet-18, 30 × 20 steps of 48 with 1/3 seen anomalies, Adam 2e-4."
-        return cls(model=SaliencyCutSettings(weights="imagenet"), train=TrainConfig(image_size=448, batch_size=48, anomaly_fraction=1 / 3, epochs=30))
+        return cls(model=SaliencyCutSettings(weights="imagenet"), train=dra_recipe("paper"))
 
     @classmethod
     def teaching(cls) -> "SaliencyCutConfig":
         "DRA's teaching schedule, so the methods compare at equal cost: from scratch at 96 px, 10 × 20 steps of 32."
-        return cls(train=TrainConfig(image_size=96, anomaly_fraction=1 / 3, lr=1e-3, schedule=Schedule(step_size=100)))
+        return cls(train=dra_recipe("teaching"))
 
 # %% ../../nbs/12_saliencycut.ipynb #c018
 class SaliencyCutNet(Detector):
@@ -76,14 +76,14 @@ class SaliencyCutNet(Detector):
     name, needs_anomalies = "saliencycut", False
     def __init__(self, config: SaliencyCutConfig | None = None, pseudo=None):
         super().__init__(config or SaliencyCutConfig.teaching())
-        c, spec, size = self.config.model, self.config.pseudo, self.config.train.image_size
+        c, size = self.config.model, self.config.train.image_size
         smallest = size // 2 ** (c.n_scales - 1)
         if smallest < 33: raise ValueError(f"image_size={size} with n_scales={c.n_scales} gives a {smallest}-pixel smallest scale, whose 1×1 feature map "
                                            "has no patches to compare: use image_size >= 66 for two scales, or n_scales=1")
         self.backbone = resnet18_features(c.weights)
         self.normal_head = NormalityHead(512)
         self.anomaly_head = TopKHead(512, c.topk_ratio, conv_block=True)
-        self.pseudo = method_pseudo(self, spec.name if spec else None, pseudo, **(spec.settings if spec else {})) if (spec or pseudo) else None
+        self.pseudo = self.pseudo_source(pseudo)
 
     # -- the training loop -------------------------------------------------------------------------------------
     def on_fit_start(self, data: TrainData, seed: int):
@@ -93,7 +93,7 @@ class SaliencyCutNet(Detector):
 
     def callbacks(self) -> list[Callback]:
         "Pseudo anomalies, then this step's block offsets."
-        return ([PseudoAnomalies(self.pseudo, self.config.pseudo.fraction if self.config.pseudo else 0.5)] if self.pseudo is not None else []) + [BlockOffsets()]
+        return self.pseudo_callbacks() + [BlockOffsets()]
 
     # -- scoring -----------------------------------------------------------------------------------------------
     def head_scores(self, images: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
