@@ -10,6 +10,7 @@ with its final weights. After every run the tables are rewritten, so an interrup
     python benchmarks/elpv_methods.py --methods devnet dra --seeds 0 1 2 --name elpv_devnet_dra
     python benchmarks/elpv_methods.py --methods saliencycut --settings general-1 general-10 hard-10-mono hard-10-poly anomaly-free --name elpv_saliencycut
     python benchmarks/elpv_methods.py --methods dra@cutpaste dra@cutmix dra@scar dra@cpmix dra@saliencycut --settings hard-10-mono hard-10-poly --name elpv_dra_pseudo
+    python benchmarks/elpv_methods.py --methods devnet dra saliencycut --backbone efficientnet_lite0 --weights imagenet --set image_size=128 --name elpv_pretrained
 
 --resume keeps the rows already in the CSV and runs only the missing (method, setting, seed) combinations.
 """
@@ -22,7 +23,7 @@ from ossad.core import machine_info, describe_machine
 from ossad.data import load_elpv
 from ossad.learner import Learner
 from ossad.protocols import make_split
-from ossad.runs import get_method, make_config, build_detector
+from ossad.runs import get_method, make_config, build_detector, parse_sets
 
 from elpv_settings import SETTINGS, DEFAULT_SETTINGS   # shared with the other ELPV benchmark scripts
 
@@ -31,7 +32,9 @@ ap.add_argument("--methods", nargs="+", default=["devnet", "dra"], help="method 
 ap.add_argument("--settings", nargs="+", default=DEFAULT_SETTINGS, choices=list(SETTINGS), help="anomaly-free runs only the methods that train without anomalies")
 ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 ap.add_argument("--preset", default="teaching", choices=["teaching", "paper"])
+ap.add_argument("--backbone", default=None, help="backbone for every method (resnet18, efficientnet_lite0; default: each method's)")
 ap.add_argument("--weights", default=None, help="backbone weights for every method (none, imagenet, or a file)")
+ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting for every method, as `ossad train --set` (repeatable), e.g. --set image_size=128")
 ap.add_argument("--device", default=None)
 ap.add_argument("--name", default="elpv_methods")
 ap.add_argument("--tables-only", action="store_true", help="rebuild the Markdown tables from an existing CSV (same other arguments) without training")
@@ -57,7 +60,7 @@ def build(spec):
     "method[:variant][@pseudo] -> (method name, config): the preset with the spec's variant, pseudo-anomaly source and --weights (ossad.runs, as the CLI)"
     name, pseudo = (spec.split("@") + [None])[:2]
     name, variant = (name.split(":") + [None])[:2]
-    return name, make_config(name, args.preset, {"weights": args.weights, "variant": variant, "pseudo": pseudo})
+    return name, make_config(name, args.preset, {"backbone": args.backbone, "weights": args.weights, "variant": variant, "pseudo": pseudo, **parse_sets(args.set)})
 
 def runnable(spec, sname):
     "Methods that need labelled anomalies cannot run the anomaly-free setting."
@@ -82,7 +85,8 @@ def write_tables(done: bool):
     lines = [f"# ELPV: {', '.join(methods)}", "",
              f"Produced by `{command}`" + ("" if done else " (**partial**: the run was still going or was interrupted; rows so far)") + ".", "",
              f"- machine: {machine}", f"- seeds: {sorted(set(r['seed'] for r in rows))} (each seeds the split, the initial weights and the training order)",
-             f"- preset: {args.preset}; weights: {args.weights or 'the preset default (teaching: from scratch)'}; one evaluation with the final weights",
+             f"- preset: {args.preset}; backbone: {args.backbone or 'each method default (resnet18)'}; weights: {args.weights or 'the preset default (teaching: from scratch)'}"
+             + (f"; settings: {' '.join(args.set)}" if args.set else "") + "; one evaluation with the final weights",
              f"- date: {time.strftime('%Y-%m-%d')}", ""]
     for title, key, digits in (("AUROC", "auroc", 3), ("AUPRC", "auprc", 3), ("AUROC on the unseen class (hard setting)", "unseen_auroc", 3),
                                ("Training time, seconds", "train_seconds", 0), ("Training images per second", "train_images_per_second", 1),

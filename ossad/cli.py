@@ -9,7 +9,7 @@ from pathlib import Path
 from .data import LayoutError, ImageDecodeError, ChannelMismatchError
 from .protocols import SETTINGS
 from .detector import NoAnomaliesError, NonFiniteLossError
-from .backbones import WeightsUnavailableError
+from .backbones import WeightsUnavailableError, BACKBONES
 from .augment import PSEUDO_NAMES
 from .runs import METHODS, DATASETS, RunSpec, train_run, evaluate_run, read_run, parse_sets, make_config
 
@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "  ossad train --method dra --variant dra2a --dataset elpv --setting hard --known-class mono --shots 10\n"
                                        "  ossad train --method dra --pseudo saliencycut --dataset elpv --setting hard --known-class poly\n"
                                        "  ossad train --method saliencycut --dataset elpv --setting anomaly_free\n"
+                                       "  ossad train --method devnet --backbone efficientnet_lite0 --weights imagenet --dataset elpv\n"
+                                       "  ossad train --method knn --dataset elpv   (the pretrained-feature kNN baseline: no labels, no training)\n"
                                        "  ossad train --method dra --set pseudo=scar --set margin=4 --set kind=cosine --dataset toy\n"
                                        "  ossad evaluate runs/devnet-elpv-general-10shot-seed0")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -48,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--train-fraction", type=float, default=1.0, help="with --setting small_train: fraction of normal training images kept")
     t.add_argument("--seed", type=int, default=0, help="seeds the split, the initial weights and the training order (default: 0)")
     t.add_argument("--preset", default="teaching", choices=["teaching", "paper"], help="configuration preset (default: teaching; paper wants a GPU and ImageNet weights)")
-    t.add_argument("--weights", help="backbone weights: none, imagenet, or a path to resnet18-f37072fd.pth (default: the preset's)")
+    t.add_argument("--backbone", choices=list(BACKBONES), help="the network the method builds on (default: the method's; resnet18 for devnet, dra and saliencycut, efficientnet_lite0 for knn); same as --set backbone=NAME")
+    t.add_argument("--weights", help="the backbone's starting weights: none (from scratch), imagenet (efficientnet_lite0's are installed with ossad; resnet18's are downloaded), "
+                   "a weights file, or a run folder's model.pt (default: the preset's)")
     t.add_argument("--epochs", type=int, help="override the preset's epochs")
     t.add_argument("--steps-per-epoch", type=int, help="override the preset's steps per epoch")
     t.add_argument("--image-size", type=int, help="override the preset's image size")
@@ -87,7 +91,8 @@ def settings_of(args) -> dict:
     if args.outliers: s.update(pseudo="outliers", folder=str(Path(args.outliers).expanduser().resolve()))
     if args.variant: s["variant"] = args.variant
     if args.pseudo: s["pseudo"] = args.pseudo
-    if args.weights is not None: s["weights"] = args.weights
+    if args.backbone is not None: s["backbone"] = args.backbone
+    if args.weights is not None: s["weights"] = str(Path(args.weights).expanduser().resolve()) if args.weights.lower() not in ("none", "imagenet") else args.weights
     s.update(parse_sets(args.set))
     return s
 

@@ -15,6 +15,7 @@ from .learner import Learner
 from .models.devnet import DevNet, DevNetConfig
 from .models.dra import DRA, DRAConfig
 from .models.saliencycut import SaliencyCutNet, SaliencyCutConfig
+from .models.knn import KNN, KNNConfig
 from .plots import save_result_figures
 
 # %% auto #0
@@ -40,6 +41,7 @@ def register_method(name: str, detector: type, config: type) -> Method:
 register_method("devnet", DevNet, DevNetConfig)
 register_method("dra", DRA, DRAConfig)
 register_method("saliencycut", SaliencyCutNet, SaliencyCutConfig)
+register_method("knn", KNN, KNNConfig)
 
 def get_method(name: str) -> Method:
     "The registered method called `name`."

@@ -167,3 +167,32 @@ def test_set_changes_typed_settings_and_refuses_unknown_keys(tmp_path, capsys):
         err = capsys.readouterr().err
         assert msg in err and "Traceback" not in err, err
     assert not (tmp_path / "bad").exists()
+
+
+def test_knn_baseline_trains_nothing_and_reevaluates(tmp_path, capsys):
+    "`--method knn` fits its bank (no optimizer, no steps), records its backbone, and `ossad evaluate` reloads the bank from model.pt."
+    out = tmp_path / "knn"
+    assert main(["train", "--method", "knn", "--dataset", "toy", "--setting", "anomaly_free", "--seed", "1", "--image-size", "64",
+                 "--out", str(out), "--no-progress"]) == 0
+    cfg, m = json.loads((out / "config.json").read_text()), json.loads((out / "metrics.json").read_text())
+    assert (cfg["config"]["model"]["backbone"], cfg["config"]["model"]["weights"]) == ("efficientnet_lite0", "imagenet")
+    assert json.loads((out / "history.json").read_text()) == []
+    assert m["auroc"] > 0.7                                    # ImageNet features find the toy defects with no labels
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--no-progress"]) == 0
+    assert f"{m['auroc']:.4f}" in capsys.readouterr().out
+    assert main(["train", "--method", "knn", "--dataset", "toy", "--set", "epochs=2", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
+    assert "trains nothing" in capsys.readouterr().err
+
+
+def test_backbone_option_and_weights_from_a_run(tmp_path, capsys):
+    "--backbone builds the method on another network; --weights RUN reuses a run's trained backbone, and refuses another kind."
+    a = tmp_path / "a"
+    assert main(["train", "--method", "devnet", "--backbone", "efficientnet_lite0", "--weights", "imagenet", "--dataset", "toy", "--seed", "0",
+                 "--out", str(a), *FAST]) == 0
+    assert json.loads((a / "config.json").read_text())["config"]["model"]["backbone"] == "efficientnet_lite0"
+    assert main(["train", "--method", "devnet", "--backbone", "efficientnet_lite0", "--weights", str(a), "--dataset", "toy", "--seed", "0",
+                 "--out", str(tmp_path / "b"), *FAST]) == 0
+    capsys.readouterr()
+    assert main(["train", "--method", "devnet", "--weights", str(a), "--dataset", "toy", "--out", str(tmp_path / "c"), *FAST]) == 2
+    assert "pass --backbone efficientnet_lite0" in capsys.readouterr().err

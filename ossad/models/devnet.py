@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn
-from ..backbones import resnet18_features
+from ..backbones import get_backbone, check_backbone
 from ..losses import deviation_loss, topk_mean
 from ..detector import Detector, DetectorConfig, TrainConfig, Schedule, PseudoSpec, Batch
 from .components import scale_pyramid
@@ -24,7 +24,9 @@ class DevNetSettings:
     margin: float = 5.0              # a in the deviation loss
     n_scales: int = 2                # image pyramid levels
     prior_samples: int | None = None # None: exact N(0,1); 5000 mimics the reference code
-    weights: str | None = None       # backbone weights: None (from scratch), "imagenet" or a file
+    backbone: str = "resnet18"       # a registered backbone (ossad.backbones): resnet18 or efficientnet_lite0
+    weights: str | None = None       # its starting weights: None (from scratch), "imagenet", a file or a run's model.pt
+    def __post_init__(self): check_backbone(self.backbone)
 
 @dataclass
 class DevNetConfig(DetectorConfig):
@@ -43,12 +45,12 @@ class DevNetConfig(DetectorConfig):
 
 # %% ../../nbs/10_devnet.ipynb #c013
 class DevNet(Detector):
-    "DevNet for images: ResNet-18, a 1×1 conv patch scorer, top-K MIL over a two-scale pyramid, trained with the deviation loss."
+    "DevNet for images: a backbone (ResNet-18 by default), a 1×1 conv patch scorer, top-K MIL over a two-scale pyramid, trained with the deviation loss."
     name, needs_anomalies = "devnet", True
     def __init__(self, config: DevNetConfig | None = None):
         super().__init__(config or DevNetConfig.teaching())
-        self.backbone = resnet18_features(self.config.model.weights)
-        self.head = nn.Conv2d(512, 1, kernel_size=1)
+        self.backbone = get_backbone(self.config.model.backbone, self.config.model.weights)
+        self.head = nn.Conv2d(self.backbone.out_channels, 1, kernel_size=1)
 
     def patch_scores(self, images: torch.Tensor) -> list[torch.Tensor]:
         "The (B,1,h,w) patch-score map at each pyramid scale."
@@ -69,5 +71,5 @@ class DevNet(Detector):
         return F.interpolate(p, size=images.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        "Globally pooled backbone features (B,512), for the embedding explorer."
+        "Globally pooled backbone features (B, channels), for the embedding explorer."
         return self.backbone(images).mean((2, 3))

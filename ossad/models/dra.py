@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from ..core import make_generator, spawn
-from ..backbones import resnet18_features, to_model_input
+from ..backbones import get_backbone, check_backbone, to_model_input
 from ..losses import deviation_loss
 from ..augment import SaliencyCut
 from ..detector import Detector, DetectorConfig, TrainConfig, PseudoSpec, Batch, TrainData, Callback
@@ -45,9 +45,11 @@ class DRASettings:
     n_scales: int = 2                # image pyramid levels; head scores are averaged over scales
     topk_ratio: float = 0.1
     margin: float = 5.0
-    weights: str | None = None       # backbone weights: None (from scratch), "imagenet" or a file
+    backbone: str = "resnet18"       # a registered backbone (ossad.backbones): resnet18 or efficientnet_lite0
+    weights: str | None = None       # its starting weights: None (from scratch), "imagenet", a file or a run's model.pt
     def __post_init__(self):
         if self.variant not in VARIANTS: raise ValueError(f"unknown DRA variant {self.variant!r}; expected one of {sorted(VARIANTS)}")
+        check_backbone(self.backbone)
         if self.n_ref < 1: raise ValueError(f"DRA needs n_ref >= 1 reference images, got {self.n_ref}")
     @property
     def heads(self) -> tuple[str, ...]:
@@ -77,17 +79,18 @@ class DRAConfig(DetectorConfig):
 
 # %% ../../nbs/11_dra.ipynb #c022
 class DRA(Detector):
-    "DRA: a shared ResNet-18 with seen, pseudo, residual and normality heads over a two-scale pyramid."
+    "DRA: a shared backbone (ResNet-18 by default) with seen, pseudo, residual and normality heads over a two-scale pyramid."
     name, needs_anomalies = "dra", True
     def __init__(self, config: DRAConfig | None = None, pseudo=None):
         super().__init__(config or DRAConfig.teaching())
         c = self.config.model
-        self.backbone = resnet18_features(c.weights)
+        self.backbone = get_backbone(c.backbone, c.weights)
+        ch = self.backbone.out_channels
         self.heads = nn.ModuleDict()
-        if "seen" in c.heads: self.heads["seen"] = TopKHead(512, c.topk_ratio)
-        if "pseudo" in c.heads: self.heads["pseudo"] = TopKHead(512, c.topk_ratio)
-        if "residual" in c.heads: self.heads["residual"] = TopKHead(512, c.topk_ratio, conv_block=True)
-        if "normal" in c.heads: self.heads["normal"] = NormalityHead(512)
+        if "seen" in c.heads: self.heads["seen"] = TopKHead(ch, c.topk_ratio)
+        if "pseudo" in c.heads: self.heads["pseudo"] = TopKHead(ch, c.topk_ratio)
+        if "residual" in c.heads: self.heads["residual"] = TopKHead(ch, c.topk_ratio, conv_block=True)
+        if "normal" in c.heads: self.heads["normal"] = NormalityHead(ch)
         self.pseudo = self.pseudo_source(pseudo)
         self.uses_pseudo = any(h in c.heads for h in ("pseudo", "residual", "normal"))
         # the fixed evaluation reference set (uint8), saved with the weights
@@ -159,7 +162,7 @@ class DRA(Detector):
         return sum(deviation_loss(s[k][use], t[use], self.config.model.margin) for k, (use, t) in head_targets(labels).items() if k in s and use.any())
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        "Globally pooled backbone features (B,512), for the embedding explorer."
+        "Globally pooled backbone features (B, channels), for the embedding explorer."
         return self.backbone(images).mean((2, 3))
 
 class StepReferences(Callback):

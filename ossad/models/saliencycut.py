@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 from ..core import make_generator
-from ..backbones import resnet18_features
+from ..backbones import get_backbone, check_backbone
 from ..losses import deviation_loss
 from ..augment import SaliencyCut
 from ..detector import Detector, DetectorConfig, TrainConfig, PseudoSpec, Batch, TrainData, Callback
@@ -51,7 +51,9 @@ class SaliencyCutSettings:
     n_scales: int = 2
     topk_ratio: float = 0.1
     margin: float = 5.0
-    weights: str | None = None       # backbone weights: None (from scratch), "imagenet" or a file
+    backbone: str = "resnet18"       # a registered backbone (ossad.backbones): resnet18 or efficientnet_lite0
+    weights: str | None = None       # its starting weights: None (from scratch), "imagenet", a file or a run's model.pt
+    def __post_init__(self): check_backbone(self.backbone)
 
 @dataclass
 class SaliencyCutConfig(DetectorConfig):
@@ -72,7 +74,7 @@ class SaliencyCutConfig(DetectorConfig):
 
 # %% ../../nbs/12_saliencycut.ipynb #c018
 class SaliencyCutNet(Detector):
-    "SaliencyCut's detector: ResNet-18, a normal head (MLP) and an anomaly head (patch-wise residual + top-K), over a two-scale pyramid."
+    "SaliencyCut's detector: a backbone (ResNet-18 by default), a normal head (MLP) and an anomaly head (patch-wise residual + top-K), over a two-scale pyramid."
     name, needs_anomalies = "saliencycut", False
     def __init__(self, config: SaliencyCutConfig | None = None, pseudo=None):
         super().__init__(config or SaliencyCutConfig.teaching())
@@ -80,9 +82,9 @@ class SaliencyCutNet(Detector):
         smallest = size // 2 ** (c.n_scales - 1)
         if smallest < 33: raise ValueError(f"image_size={size} with n_scales={c.n_scales} gives a {smallest}-pixel smallest scale, whose 1×1 feature map "
                                            "has no patches to compare: use image_size >= 66 for two scales, or n_scales=1")
-        self.backbone = resnet18_features(c.weights)
-        self.normal_head = NormalityHead(512)
-        self.anomaly_head = TopKHead(512, c.topk_ratio, conv_block=True)
+        self.backbone = get_backbone(c.backbone, c.weights)
+        self.normal_head = NormalityHead(self.backbone.out_channels)
+        self.anomaly_head = TopKHead(self.backbone.out_channels, c.topk_ratio, conv_block=True)
         self.pseudo = self.pseudo_source(pseudo)
 
     # -- the training loop -------------------------------------------------------------------------------------
@@ -125,7 +127,7 @@ class SaliencyCutNet(Detector):
         return sum(self.losses(Batch(images=x, labels=labels)).values())
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        "Globally pooled backbone features (B,512), for the embedding explorer."
+        "Globally pooled backbone features (B, channels), for the embedding explorer."
         return self.backbone(images).mean((2, 3))
 
 class BlockOffsets(Callback):
