@@ -22,7 +22,7 @@ from ossad.data import load_elpv
 from ossad.learner import Learner
 from ossad.metrics import image_metrics
 from ossad.protocols import make_split
-from ossad.runs import make_config, build_detector
+from ossad.runs import make_config, build_detector, parse_sets
 
 from elpv_settings import SETTINGS, DEFAULT_SETTINGS   # shared with the other ELPV benchmark scripts
 
@@ -32,15 +32,16 @@ ap.add_argument("--settings", nargs="+", default=DEFAULT_SETTINGS + ["anomaly-fr
 ap.add_argument("--backbone", default=None, help="default: the knn preset's (efficientnet_lite0)")
 ap.add_argument("--weights", default=None, help="none, imagenet, a file (default: the knn preset's, imagenet)")
 ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a knn setting, as `ossad train --set` (e.g. k=1, image_size=128)")
-ap.add_argument("--batch-size", type=int, default=32)
+ap.add_argument("--batch-size", type=int, default=None, help="default: the knn config's eval_batch_size")
 ap.add_argument("--name", default="elpv_knn")
 ap.add_argument("--note", action="append", default=[], help="a line of context to add under the table (e.g. what shared the machine)")
 args = ap.parse_args()
 
 settings = {"backbone": args.backbone, "weights": args.weights}
-for item in args.set: k, _, v = item.partition("="); settings[k] = v
+settings.update(parse_sets(args.set))
 cfg = make_config("knn", "teaching", settings)
 size = cfg.train.image_size
+bs = args.batch_size or cfg.train.eval_batch_size
 out = Path(__file__).resolve().parent / "results"; out.mkdir(exist_ok=True)
 keep, skip = [], False
 for a in sys.argv[1:]:   # the command without its --note lines
@@ -54,7 +55,7 @@ data = load_elpv()
 x = data.tensors(size, progress=False)
 knn = build_detector("knn", cfg, 0).eval()
 with Timer() as t, torch.no_grad():
-    feats = torch.cat([knn.features(to_model_input(x[i:i + args.batch_size])) for i in range(0, len(x), args.batch_size)])
+    feats = torch.cat([knn.features(to_model_input(x[i:i + bs])) for i in range(0, len(x), bs)])
 speed = len(x) / t.seconds
 print(f"features of {len(x)} images at {size} px: {t.seconds:.0f} s ({speed:.1f} images/s)", flush=True)
 
@@ -98,7 +99,7 @@ lines = [f"# ELPV: the pretrained-feature kNN baseline ({c.backbone}, weights {c
          f"- machine: {machine}",
          f"- seeds: {args.seeds} (each seeds the split; nothing is trained); {size} px; pooled {c.backbone} features; "
          f"k = {c.k}; standardised: {c.standardize}; labelled anomalies not used",
-         f"- feature extraction: {speed:.1f} images/s (batch {args.batch_size}, {torch.get_num_threads()} threads)", "",
+         f"- feature extraction: {speed:.1f} images/s (batch {bs}, {torch.get_num_threads()} threads)", "",
          "| AUROC (mean ± std over seeds) | " + " | ".join(args.settings) + " |", "|---|" + "---|" * len(args.settings),
          f"| kNN, {c.backbone} {c.weights} | " + " | ".join(ms([r["auroc"] for r in rows if r["setting"] == s]) for s in args.settings) + " |"]
 if dark:
@@ -107,7 +108,9 @@ if hard:
     lines += ["", "| AUROC on the unseen class | " + " | ".join(hard) + " |", "|---|" + "---|" * len(hard),
               "| kNN | " + " | ".join(ms([r["unseen_auroc"] for r in rows if r["setting"] == s]) for s in hard) + " |"]
     if dark: lines.append("| darkness | " + " | ".join(ms(dark.get(s, {}).get("unseen", [])) for s in hard) + " |")
-lines += ["", f"One row per (setting, seed) in {args.name}.csv. The darkness rows come from elpv_brightness_baseline.csv (same splits, 96 px)."]
+lines += ["", f"One row per (setting, seed) in {args.name}.csv. The darkness rows come from elpv_brightness_baseline.csv (same splits, 96 px). "
+          "A spread of 0.000 over seeds is not robustness: the hard settings' normal training images and test set are the same for every seed "
+          "(the seed draws only the labelled anomalies, which neither baseline uses), and nothing is trained, so no seed enters the scores otherwise."]
 lines += [""] + [f"Note: {n}" for n in args.note]
 (out / f"{args.name}.md").write_text("\n".join(lines) + "\n")
 print("\n".join(lines))

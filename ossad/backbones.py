@@ -37,9 +37,11 @@ class ResNet18Features(nn.Sequential):
     "ResNet-18's trunk: conv1, bn1, relu, maxpool, layer1…layer4; `levels` are layer1…layer4's outputs."
     name, channels, strides, out_channels = "resnet18", (64, 128, 256, 512), (4, 8, 16, 32), 512
     input_mean, input_std = IMAGENET_MEAN, IMAGENET_STD     # what its ImageNet weights were trained on
-    def __init__(self):
-        m = torchvision.models.resnet18(weights=None)
-        super().__init__(m.conv1, m.bn1, m.relu, m.maxpool, m.layer1, m.layer2, m.layer3, m.layer4)
+    def __init__(self, *layers: nn.Module):
+        if not layers:   # (nn.Sequential builds a slice such as trunk[:6] by calling the class with its layers)
+            m = torchvision.models.resnet18(weights=None)
+            layers = (m.conv1, m.bn1, m.relu, m.maxpool, m.layer1, m.layer2, m.layer3, m.layer4)
+        super().__init__(*layers)
 
     def levels(self, x: torch.Tensor) -> list[torch.Tensor]:
         "The feature maps at strides 4, 8, 16 and 32."
@@ -89,9 +91,9 @@ def tf_same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 class SameConv2d(nn.Conv2d):
-    "`nn.Conv2d` (no bias) with TensorFlow's 'SAME' padding: symmetric at stride 1, computed from the input size when strided."
+    "`nn.Conv2d` (no bias) with TensorFlow's 'SAME' padding: symmetric for odd kernels at stride 1, computed from the input size otherwise."
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1, groups: int = 1):
-        self.dynamic = stride > 1
+        self.dynamic = stride > 1 or kernel % 2 == 0
         super().__init__(c_in, c_out, kernel, stride=stride, padding=0 if self.dynamic else kernel // 2, groups=groups, bias=False)
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.dynamic:
@@ -188,8 +190,9 @@ BACKBONES: dict[str, BackboneSpec] = {}
 
 def register_backbone(name: str, cls: type, imagenet_file: Callable[[], Path], summary: str = "") -> BackboneSpec:
     "Make a backbone class known by `name` to `get_backbone`, the methods' settings and `--backbone`."
-    missing = [a for a in ("channels", "strides", "out_channels", "levels", "adapt_state") if not hasattr(cls, a)]
+    missing = [a for a in ("name", "channels", "strides", "out_channels", "input_mean", "input_std", "levels", "adapt_state") if not hasattr(cls, a)]
     if missing: raise TypeError(f"backbone {name!r}: {cls.__name__} lacks {missing}")
+    if cls.name != name: raise ValueError(f"backbone {name!r}: {cls.__name__}.name is {cls.name!r}; register a class under its own name")
     BACKBONES[name] = BackboneSpec(cls, imagenet_file, summary)
     return BACKBONES[name]
 
@@ -221,8 +224,13 @@ def load_backbone_weights(backbone: nn.Module, path: str | Path) -> nn.Module:
     found = sd.pop("__backbone__", None)
     if found is not None and found != backbone.name:
         raise WeightsUnavailableError(f"{path} is an ossad run with backbone {found!r}, not {backbone.name!r}; pass --backbone {found}")
-    missing, _ = backbone.load_state_dict(backbone.adapt_state(sd), strict=False)
-    if missing: raise WeightsUnavailableError(f"{path} is not a {backbone.name} state_dict: {len(missing)} of its weights are missing, e.g. {missing[:3]}")
+    if found is not None and not sd: raise WeightsUnavailableError(f"{path} is an ossad run checkpoint with no backbone weights in it")
+    try: missing, unexpected = backbone.load_state_dict(backbone.adapt_state(sd), strict=False)
+    except RuntimeError as e:   # same names, other shapes (a wider network)
+        raise WeightsUnavailableError(f"{path} does not fit {backbone.name}: {str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}") from None
+    if missing: raise WeightsUnavailableError(f"{path} is not a state_dict of {backbone.name}: {len(missing)} of its weights are missing, e.g. {missing[:3]}")
+    if unexpected:   # e.g. a ResNet-34's extra blocks, an EfficientNet-B0's squeeze-and-excitation: another network
+        raise WeightsUnavailableError(f"{path} is not a state_dict of {backbone.name}: it has {len(unexpected)} weights that {backbone.name} lacks, e.g. {unexpected[:3]}")
     return backbone
 
 def get_backbone(name: str = "resnet18", # a registered backbone: resnet18 or efficientnet_lite0
@@ -232,9 +240,11 @@ def get_backbone(name: str = "resnet18", # a registered backbone: resnet18 or ef
     spec = BACKBONES[check_backbone(name)]
     net = spec.cls()
     if weights is None: return net
-    if str(weights) == "imagenet": return load_backbone_weights(net, spec.imagenet_file())
+    if str(weights).lower() == "imagenet": return load_backbone_weights(net, spec.imagenet_file())
     path = Path(weights).expanduser()
-    if path.is_dir() and (path / "model.pt").is_file(): path = path / "model.pt"      # a run folder
+    if path.is_dir():   # a run folder
+        if not (path / "model.pt").is_file(): raise WeightsUnavailableError(f"{path} is a folder without model.pt: not a finished ossad run")
+        path = path / "model.pt"
     if not path.is_file():
         raise WeightsUnavailableError(f"weights must be None, 'imagenet', a weights file or a run folder; {str(weights)!r} is none of these (no such file)")
     return load_backbone_weights(net, path)

@@ -92,7 +92,9 @@ def settings_of(args) -> dict:
     if args.variant: s["variant"] = args.variant
     if args.pseudo: s["pseudo"] = args.pseudo
     if args.backbone is not None: s["backbone"] = args.backbone
-    if args.weights is not None: s["weights"] = str(Path(args.weights).expanduser().resolve()) if args.weights.lower() not in ("none", "imagenet") else args.weights
+    if args.weights is not None:   # none and imagenet in any case; anything else is a file or a run folder, stored as an absolute path
+        w = args.weights.strip()
+        s["weights"] = w.lower() if w.lower() in ("none", "imagenet") else str(Path(w).expanduser().resolve())
     s.update(parse_sets(args.set))
     return s
 

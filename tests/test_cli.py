@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from ossad.cli import main
 from conftest import write_png
@@ -96,8 +97,9 @@ def test_existing_run_is_not_overwritten(tmp_path, capsys):
 def test_imagenet_weights_offline_message(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))
     import ossad.backbones as bb
-    monkeypatch.setattr(bb, "RESNET18_URL", "http://127.0.0.1:9/resnet18.pth")
-    monkeypatch.setattr(bb.resnet18_features, "__defaults__", ("http://127.0.0.1:9/resnet18.pth", 2.0))
+    # the registry holds this very function: a closed local port stands for "offline", with or without network
+    monkeypatch.setattr(bb.resnet18_imagenet_file, "__defaults__", ("http://127.0.0.1:9/resnet18.pth", 2.0))
+    assert bb.BACKBONES["resnet18"].imagenet_file is bb.resnet18_imagenet_file
     assert main(["train", "--dataset", "toy", "--weights", "imagenet", "--out", str(tmp_path / "r"), *FAST]) == 2
     err = _err(capsys)
     assert "resnet18-f37072fd.pth" in err and "--weights" in err
@@ -180,7 +182,7 @@ def test_knn_baseline_trains_nothing_and_reevaluates(tmp_path, capsys):
     assert m["auroc"] > 0.7                                    # ImageNet features find the toy defects with no labels
     capsys.readouterr()
     assert main(["evaluate", str(out), "--no-progress"]) == 0
-    assert f"{m['auroc']:.4f}" in capsys.readouterr().out
+    assert f"AUROC                    {m['auroc']:.4f}" in capsys.readouterr().out
     assert main(["train", "--method", "knn", "--dataset", "toy", "--set", "epochs=2", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
     assert "trains nothing" in capsys.readouterr().err
 
@@ -191,8 +193,13 @@ def test_backbone_option_and_weights_from_a_run(tmp_path, capsys):
     assert main(["train", "--method", "devnet", "--backbone", "efficientnet_lite0", "--weights", "imagenet", "--dataset", "toy", "--seed", "0",
                  "--out", str(a), *FAST]) == 0
     assert json.loads((a / "config.json").read_text())["config"]["model"]["backbone"] == "efficientnet_lite0"
-    assert main(["train", "--method", "devnet", "--backbone", "efficientnet_lite0", "--weights", str(a), "--dataset", "toy", "--seed", "0",
-                 "--out", str(tmp_path / "b"), *FAST]) == 0
+    fast0 = [a if a != "1" else "0" for a in FAST]             # --epochs 0: run b keeps the weights it starts from
+    assert main(["train", "--method", "devnet", "--backbone", "efficientnet_lite0", "--weights", str(a), "--dataset", "toy", "--seed", "5",
+                 "--out", str(tmp_path / "b"), *fast0]) == 0
+    sa, sb = (torch.load(r / "model.pt", weights_only=True)["model"] for r in (a, tmp_path / "b"))
+    bkeys = [k for k in sa if k.startswith("backbone.")]
+    assert len(bkeys) > 100 and all(torch.equal(sa[k], sb[k]) for k in bkeys)     # run a's trained backbone, not ImageNet's
+    assert not torch.equal(sa["head.weight"], sb["head.weight"])                    # the head is new (seed 5)
     capsys.readouterr()
     assert main(["train", "--method", "devnet", "--weights", str(a), "--dataset", "toy", "--out", str(tmp_path / "c"), *FAST]) == 2
     assert "pass --backbone efficientnet_lite0" in capsys.readouterr().err

@@ -19,7 +19,7 @@ def scale_pyramid(images: torch.Tensor, n_scales: int = 2) -> list[torch.Tensor]
     out = [images]
     for s in range(1, n_scales):
         h, w = images.shape[-2] // 2**s, images.shape[-1] // 2**s
-        if h < 32 or w < 32: raise ValueError(f"scale {s} of a {tuple(images.shape[-2:])} image is {h}×{w}, below ResNet's 32-pixel stride; use fewer scales or larger images")
+        if h < 32 or w < 32: raise ValueError(f"scale {s} of a {tuple(images.shape[-2:])} image is {h}×{w}, below the backbones' 32-pixel stride; use fewer scales or larger images")
         out.append(F.interpolate(images, size=(h, w), mode="nearest"))
     return out
 

@@ -19,7 +19,7 @@ def knn_scores(queries: torch.Tensor, bank: torch.Tensor, k: int = 5) -> torch.T
     "Mean Euclidean distance of each query (B,C) to its `k` nearest rows of `bank` (N,C)."
     if bank.ndim != 2 or len(bank) == 0: raise ValueError(f"the kNN bank is empty (shape {tuple(bank.shape)}): fit the detector on normal training images first")
     if queries.shape[-1] != bank.shape[-1]: raise ValueError(f"queries have {queries.shape[-1]} features but the bank has {bank.shape[-1]}")
-    d = torch.cdist(queries.float(), bank.float())
+    d = torch.cdist(queries.float(), bank.float(), compute_mode="donot_use_mm_for_euclid_dist")   # exact, not |a|²+|b|²-2ab
     return d.topk(min(k, len(bank)), dim=1, largest=False).values.mean(1)
 
 # %% ../../nbs/19_knn.ipynb #c011
@@ -68,7 +68,8 @@ class KNN(Detector):
         super().train(mode); self.backbone.eval(); return self
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        if prefix + "bank" in state_dict: self.bank = torch.empty_like(state_dict[prefix + "bank"])   # the bank's length is the data's
+        t = state_dict.get(prefix + "bank")
+        if t is not None and t.ndim == 2 and t.shape[1] == self.bank.shape[1]: self.bank = self.bank.new_empty(t.shape)   # the bank's length is the data's
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
@@ -90,11 +91,11 @@ def set_bank(self: KNN, feats: torch.Tensor) -> "KNN":
 
 @patch
 @torch.no_grad()
-def fit_bank(self: KNN, normal: torch.Tensor, batch_size: int = 32, device=None, progress: bool = False) -> "KNN":
-    "Compute the pooled features of the normal training images `normal` (uint8, N×C×H×W) in batches and keep them as the bank."
+def fit_bank(self: KNN, normal: torch.Tensor, batch_size: int = 32, progress: bool = False) -> "KNN":
+    "Compute the pooled features of the normal training images `normal` (uint8, N×C×H×W) in batches, on the model's device, and keep them as the bank."
     if len(normal) == 0: raise ValueError("the kNN baseline needs normal training images; the split has none")
     self.eval()
-    device = device if device is not None else self.bank.device
+    device = self.bank.device
     steps = range(0, len(normal), batch_size)
     if progress:
         from tqdm.auto import tqdm
@@ -116,7 +117,7 @@ class FitBank(Callback):
     "Before training, compute the kNN bank from the learner's normal training images."
     order = 5
     def before_fit(self, learn):
-        learn.model.fit_bank(learn.data.normal, learn.train_config.eval_batch_size, learn.device, learn.progress)
+        learn.model.fit_bank(learn.data.normal, learn.train_config.eval_batch_size, learn.progress)
 
 @patch
 def callbacks(self: KNN) -> list[Callback]:
