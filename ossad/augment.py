@@ -208,7 +208,7 @@ class SaliencyCut:
         else: raise RuntimeError("SaliencyCut needs a model to follow: call .bind(model) or pass loss_fn=")
         mods = [mod for mod in (self.model, self._frozen) if isinstance(mod, torch.nn.Module)]
         modes = [mod.training for mod in mods]
-        for mod in mods: mod.eval()                       # saliency is taken in eval mode (spec §7.1)
+        for mod in mods: mod.eval()                       # saliency is taken in eval mode, as in the authors' code
         try: sal = saliency(fn, normalize(x))
         finally:
             for mod, t in zip(mods, modes): mod.train(t)

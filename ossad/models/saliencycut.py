@@ -64,7 +64,7 @@ class SaliencyCutConfig(DetectorConfig):
 
     @classmethod
     def paper(cls) -> "SaliencyCutConfig":
-        "The reference code's recipe, which is DRA's (spec §7): 448 px, ImageNet ResNet-18, 30 × 20 steps of 48 with 1/3 seen anomalies, Adam 2e-4."
+        "The reference code's recipe, which is DRA's (yjnanan/SaliencyCut): 448 px, ImageNet ResNet-18, 30 × 20 steps of 48 with 1/3 seen anomalies, Adam 2e-4."
         return cls(model=SaliencyCutSettings(weights="imagenet"), train=dra_recipe("paper"))
 
     @classmethod
