@@ -77,6 +77,14 @@ def fmt(vals, digits=3):
     sd = (sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5 if len(vals) > 1 else 0.0
     return (f"{m:.{digits}f} ± {sd:.{digits}f}" if len(vals) > 1 else f"{m:.{digits}f}") + f" (n={len(vals)})"
 
+def backbones_and_weights() -> str:
+    "What each method of the run was built on, read from its config (with --backbone, --weights and --set applied)."
+    out = []
+    for spec in args.methods:
+        cfg = build(spec)[1].model
+        out.append(f"{spec} {getattr(cfg, 'backbone', '?')} ({getattr(cfg, 'weights', None) or 'from scratch'})")
+    return ", ".join(dict.fromkeys(out))
+
 def write_tables(done: bool):
     with open(rows_path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields); w.writeheader()
@@ -85,7 +93,7 @@ def write_tables(done: bool):
     lines = [f"# ELPV: {', '.join(methods)}", "",
              f"Produced by `{command}`" + ("" if done else " (**partial**: the run was still going or was interrupted; rows so far)") + ".", "",
              f"- machine: {machine}", f"- seeds: {sorted(set(r['seed'] for r in rows))} (each seeds the split, the initial weights and the training order)",
-             f"- preset: {args.preset}; backbone: {args.backbone or 'each method default (resnet18)'}; weights: {args.weights or 'the preset default (teaching: from scratch)'}"
+             f"- preset: {args.preset}; backbone and weights: {backbones_and_weights()}"
              + (f"; settings: {' '.join(args.set)}" if args.set else "") + "; one evaluation with the final weights",
              f"- date: {time.strftime('%Y-%m-%d')}", ""]
     for title, key, digits in (("AUROC", "auroc", 3), ("AUPRC", "auprc", 3), ("AUROC on the unseen class (hard setting)", "unseen_auroc", 3),

@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "  ossad train --method saliencycut --dataset elpv --setting anomaly_free\n"
                                        "  ossad train --method devnet --backbone efficientnet_lite0 --weights imagenet --dataset elpv\n"
                                        "  ossad train --method knn --dataset elpv   (the pretrained-feature kNN baseline: no labels, no training)\n"
+                                       "  ossad train --method bgad --dataset toy --setting hard --known-class hole   (normalizing flows; pixel AUROC and PRO too)\n"
                                        "  ossad train --method dra --set pseudo=scar --set margin=4 --set kind=cosine --dataset toy\n"
                                        "  ossad evaluate runs/devnet-elpv-general-10shot-seed0")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="change a setting of the method's config, by its path or name (repeatable): "
                    "--set epochs=3 --set model.margin=4 --set pseudo.grid=12 --set kind=cosine; an unknown key lists the known ones")
     t.add_argument("--variant", help="with --method dra: an ablation of DRA's table 3: dra1a, dra2a, dra3ar, dra3an or dra (default; all four heads); same as --set variant=NAME")
-    t.add_argument("--pseudo", choices=sorted(PSEUDO_NAMES), help="with --method dra or saliencycut: the pseudo-anomaly generator (default: cutpaste for dra, DRA's eq. 4; saliencycut for saliencycut)")
+    t.add_argument("--pseudo", choices=sorted(PSEUDO_NAMES), help="with --method dra, saliencycut or bgad: the pseudo-anomaly generator (default: cutpaste for dra, DRA's eq. 4; saliencycut for saliencycut; for bgad, copy-paste of the labelled defects when they have masks, else cutpaste)")
     t.add_argument("--outliers", help="with a method that makes pseudo anomalies (dra, saliencycut): a folder of external images to use as pseudo anomalies (outlier exposure); same as --set pseudo=outliers --set folder=DIR")
     t.add_argument("--dataset", default="elpv", choices=DATASETS, help="data set (default: elpv, shipped by the elpv-dataset package)")
     t.add_argument("--root", help="with --dataset folder: the folder that holds the category folders")
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--train-fraction", type=float, default=1.0, help="with --setting small_train: fraction of normal training images kept")
     t.add_argument("--seed", type=int, default=0, help="seeds the split, the initial weights and the training order (default: 0)")
     t.add_argument("--preset", default="teaching", choices=["teaching", "paper"], help="configuration preset (default: teaching; paper wants a GPU and ImageNet weights)")
-    t.add_argument("--backbone", choices=list(BACKBONES), help="the network the method builds on (default: the method's; resnet18 for devnet, dra and saliencycut, efficientnet_lite0 for knn); same as --set backbone=NAME")
+    t.add_argument("--backbone", choices=list(BACKBONES), help="the network the method builds on (default: the method's; resnet18 for devnet, dra and saliencycut, efficientnet_lite0 for knn and bgad); same as --set backbone=NAME")
     t.add_argument("--weights", help="the backbone's starting weights: none (from scratch), imagenet (efficientnet_lite0's are installed with ossad; resnet18's are downloaded), "
                    "a weights file, or a run folder's model.pt (default: the preset's)")
     t.add_argument("--epochs", type=int, help="override the preset's epochs")
@@ -102,6 +103,7 @@ def format_results(title: str, m: dict) -> str:
     "A plain-text results table from a metrics dict."
     rows = [("AUROC", f"{m['auroc']:.4f}"), ("AUPRC", f"{m['auprc']:.4f}")]
     rows += [(f"AUROC {c} vs normal", f"{v:.4f}") for c, v in m.get("per_class_auroc", {}).items()]
+    rows += [(name, f"{m[k]:.4f}") for k, name in (("pixel_auroc", "pixel AUROC"), ("pro", "PRO (FPR <= 0.3)")) if k in m]
     rows += [("test images (anomalies)", f"{m['n_test']} ({m['n_test_anomalies']})"),
              ("training time", f"{m['train_seconds']:.1f} s"), ("evaluation speed", f"{m['eval_images_per_second']:.1f} images/s")]
     w = max(len(r[0]) for r in rows)

@@ -27,6 +27,7 @@ class Batch:
     classes: list[str] | None = None
     refs: torch.Tensor | None = None              # normalised reference images for this step (DRA's residual head)
     generator: torch.Generator | None = None      # this step's stream for random choices inside the losses
+    index: torch.Tensor | None = None             # each item's row in TrainData (normals first, then anomalies); None once an augmentation changed the images
     def __len__(self): return len(self.labels)
 
 class NoAnomaliesError(ValueError):
@@ -274,20 +275,24 @@ class PseudoAnomalies(Callback):
     def augment(self, learn):
         b = learn.batch
         b.images, b.labels, b.masks = pseudo_slots(b.images, b.labels, self.source, self.fraction, learn.generator)
+        b.index = None   # the images are no longer the training images
 
 # %% ../nbs/07_detector.ipynb #c053
 @dataclass
 class TrainData:
-    "The training images at the training resolution: normal (N,C,H,W) and labelled anomalies (M,C,H,W), uint8, with the anomalies' classes."
+    "The training images at the training resolution: normal (N,C,H,W) and labelled anomalies (M,C,H,W), uint8, with the anomalies' classes and, when every one has a pixel mask, their masks (M,H,W)."
     normal: torch.Tensor
     anomalies: torch.Tensor
     anomaly_classes: list[str] = field(default_factory=list)
+    anomaly_masks: torch.Tensor | None = None     # 0/1 uint8, only when every training anomaly has a mask
 
 # %% ../nbs/07_detector.ipynb #c056
 class Detector(nn.Module):
     "The contract every ossad method follows: `losses(batch)`, `score(images)`, and defaults for optimizers, the training step and callbacks."
     name: str = "detector"
     needs_anomalies: bool = True
+    uses_masks: bool = False      # batches carry the training anomalies' pixel masks (when they all have one)
+    pixel_metrics: bool = False   # evaluation adds pixel AUROC and PRO of `anomaly_map` where the test set has masks
     def __init__(self, config: DetectorConfig | None = None):
         super().__init__()
         self.config = config

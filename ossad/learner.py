@@ -15,7 +15,7 @@ from .core import make_generator, spawn, get_device, atomic_path, Timer
 from .data import ImageSet
 from .protocols import Split
 from .backbones import to_model_input, to_unit_float, normalize
-from .metrics import image_metrics
+from .metrics import image_metrics, pixel_auroc, pro_score
 from .detector import (Batch, TrainData, Callback, PseudoAnomalies, TrainConfig, DetectorConfig, Detector, Schedule,
                             NoAnomaliesError, NonFiniteLossError)
 
@@ -95,7 +95,9 @@ def data(self: Learner) -> TrainData:
         normal, anomalies = sp.train_normal.tensors(s, progress=self.progress), sp.train_anomalies.tensors(s, progress=self.progress)
         if len(anomalies) and normal.shape[1] != anomalies.shape[1]:
             raise ValueError(f"normal training images have {normal.shape[1]} channels but anomalies {anomalies.shape[1]}")
-        self._data = TrainData(normal, anomalies, list(sp.train_anomalies.classes))
+        ta = sp.train_anomalies
+        masked = len(ta) > 0 and all(ta.store.masks[i] is not None for i in ta.index.tolist())
+        self._data = TrainData(normal, anomalies, list(ta.classes), ta.mask_tensors(s) if masked else None)
     return self._data
 
 @patch
@@ -105,7 +107,11 @@ def make_batch(self: Learner, normal_idx: torch.Tensor, anomaly_idx: torch.Tenso
     imgs = torch.cat([d.normal[normal_idx], d.anomalies[anomaly_idx]]).to(self.device)
     labels = torch.cat([torch.zeros(len(normal_idx), dtype=torch.long), torch.ones(len(anomaly_idx), dtype=torch.long)]).to(self.device)
     classes = ["good"] * len(normal_idx) + [d.anomaly_classes[i] for i in anomaly_idx.tolist()]
-    self.batch = Batch(images=to_unit_float(imgs), labels=labels, classes=classes)
+    masks = None
+    if getattr(self.model, "uses_masks", False) and d.anomaly_masks is not None:
+        masks = torch.cat([torch.zeros(len(normal_idx), *d.anomaly_masks.shape[1:]), d.anomaly_masks[anomaly_idx].float()]).to(self.device)
+    index = torch.cat([normal_idx, anomaly_idx + len(d.normal)]).to(self.device)
+    self.batch = Batch(images=to_unit_float(imgs), labels=labels, masks=masks, classes=classes, index=index)
     self("augment")
     self.batch.images = normalize(self.batch.images)
     return self.batch
@@ -181,12 +187,18 @@ def predict(self: Learner, images: ImageSet | torch.Tensor, fn: str = "score") -
 
 @patch
 def evaluate(self: Learner, test: ImageSet | None = None) -> dict:
-    "Image AUROC, AUPRC, per-class AUROC and timings on the test set (the split's by default), with the current weights."
+    "Image AUROC, AUPRC, per-class AUROC and timings on the test set (the split's by default), with the current weights; pixel AUROC and PRO too for a method with `pixel_metrics` when every test anomaly has a mask."
     test = self.split.test if test is None else test
     test.tensors(self.train_config.image_size, progress=self.progress)   # load before timing
     with Timer() as t: scores = self.predict(test)
     if not torch.isfinite(scores).all(): raise NonFiniteLossError(f"{int((~torch.isfinite(scores)).sum())} test scores are NaN or infinite")
     m = image_metrics(test.labels, scores, test.classes)
+    masked = [test.store.masks[i] is not None for i, y in zip(test.index.tolist(), test.labels.tolist()) if y == 1]
+    if getattr(self.model, "pixel_metrics", False) and masked and all(masked) and hasattr(self.model, "anomaly_map"):   # every anomaly's mask, or no pixel metric
+        maps = self.predict(test, fn="anomaly_map")
+        masks = test.mask_tensors(self.train_config.image_size)
+        if maps.shape != masks.shape: raise ValueError(f"{type(self.model).__name__}.anomaly_map gave maps of shape {tuple(maps.shape[1:])}, expected the image size {tuple(masks.shape[1:])}")
+        m.update(pixel_auroc=pixel_auroc(masks, maps), pro=pro_score(masks, maps))
     m.update(n_test=len(test), n_test_anomalies=int((test.labels == 1).sum()),
              train_seconds=round(self.train_seconds, 3), eval_seconds=round(t.seconds, 3),
              eval_images_per_second=round(len(test) / max(t.seconds, 1e-9), 2),
@@ -241,6 +253,7 @@ class RandomRotation(Callback):
         else:
             xm = random_rotate(torch.cat([b.images, b.masks[:, None].to(b.images.dtype)], 1), self.degrees, learn.generator)
             b.images, b.masks = xm[:, :-1], (xm[:, -1] > 0.5).float()
+        b.index = None
 
 # %% ../nbs/08_learner.ipynb #c048
 class ProgressBar(Callback):

@@ -16,6 +16,7 @@ from .models.devnet import DevNet, DevNetConfig
 from .models.dra import DRA, DRAConfig
 from .models.saliencycut import SaliencyCutNet, SaliencyCutConfig
 from .models.knn import KNN, KNNConfig
+from .models.bgad import BGAD, BGADConfig
 from .plots import save_result_figures
 
 # %% auto #0
@@ -42,6 +43,7 @@ register_method("devnet", DevNet, DevNetConfig)
 register_method("dra", DRA, DRAConfig)
 register_method("saliencycut", SaliencyCutNet, SaliencyCutConfig)
 register_method("knn", KNN, KNNConfig)
+register_method("bgad", BGAD, BGADConfig)
 
 def get_method(name: str) -> Method:
     "The registered method called `name`."

@@ -203,3 +203,23 @@ def test_backbone_option_and_weights_from_a_run(tmp_path, capsys):
     capsys.readouterr()
     assert main(["train", "--method", "devnet", "--weights", str(a), "--dataset", "toy", "--out", str(tmp_path / "c"), *FAST]) == 2
     assert "pass --backbone efficientnet_lite0" in capsys.readouterr().err
+
+
+def test_bgad_pixel_metrics_reevaluation_and_errors(tmp_path, capsys):
+    "`--method bgad` writes image and pixel metrics, `ossad evaluate` reproduces them from model.pt alone, and bad input is one line."
+    out = tmp_path / "bgad"
+    assert main(["train", "--method", "bgad", "--dataset", "toy", "--setting", "hard", "--known-class", "hole", "--seed", "0",
+                 "--image-size", "64", "--epochs", "2", "--steps-per-epoch", "2", "--set", "n_blocks=2", "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    m = json.loads((out / "metrics.json").read_text())
+    assert {"pixel_auroc", "pro"} <= set(m) and "pixel AUROC" in printed
+    state = torch.load(out / "model.pt", weights_only=True)
+    assert len(state["optimizers"]) == 3 and state["model"]["level_max"].ne(0).all()   # one optimizer per level; the normaliser was fitted
+    assert main(["evaluate", str(out), "--no-progress"]) == 0
+    again = capsys.readouterr().out                              # the same numbers from model.pt alone: flows, normaliser and encoder
+    assert f"AUROC                    {m['auroc']:.4f}" in again and f"pixel AUROC              {m['pixel_auroc']:.4f}" in again
+    assert main(["train", "--method", "bgad", "--dataset", "toy", "--image-size", "24", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "too small" in err and "Traceback" not in err
+    assert main(["train", "--method", "bgad", "--dataset", "toy", "--setting", "anomaly_free", "--out", str(tmp_path / "y"), "--no-progress"]) == 2
+    assert "labelled anomalies" in capsys.readouterr().err
