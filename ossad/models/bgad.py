@@ -159,7 +159,7 @@ class BGADConfig(DetectorConfig):
 
     @classmethod
     def teaching(cls) -> "BGADConfig":
-        "A CPU run of well under a minute on the toy set: 128 px, 4 coupling blocks, 1 + 7 epochs of 8 image batches, lr 1e-3."
+        "A CPU run of about a minute on the toy set: 128 px, 4 coupling blocks, 1 + 7 epochs of 8 image batches, lr 1e-3."
         return cls(model=BGADSettings(n_blocks=4))
 
     @classmethod
