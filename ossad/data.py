@@ -144,6 +144,11 @@ class ImageSet:
     @property
     def has_masks(self) -> bool: return any(self.store.masks[i] is not None for i in self.index.tolist())
     @property
+    def anomalies_masked(self) -> bool:
+        "Whether the set has anomalies and every one of them has a pixel mask (pixel supervision and pixel metrics need all of them)."
+        masked = [self.store.masks[i] is not None for i, y in zip(self.index.tolist(), self.labels.tolist()) if y == 1]
+        return bool(masked) and all(masked)
+    @property
     def anomaly_classes(self) -> list[str]:
         "Sorted names of the anomaly classes present."
         return sorted({c for c in self.classes if c != "good"})

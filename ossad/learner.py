@@ -96,8 +96,7 @@ def data(self: Learner) -> TrainData:
         if len(anomalies) and normal.shape[1] != anomalies.shape[1]:
             raise ValueError(f"normal training images have {normal.shape[1]} channels but anomalies {anomalies.shape[1]}")
         ta = sp.train_anomalies
-        masked = len(ta) > 0 and all(ta.store.masks[i] is not None for i in ta.index.tolist())
-        self._data = TrainData(normal, anomalies, list(ta.classes), ta.mask_tensors(s) if masked else None)
+        self._data = TrainData(normal, anomalies, list(ta.classes), ta.mask_tensors(s) if ta.anomalies_masked else None)
     return self._data
 
 @patch
@@ -193,8 +192,7 @@ def evaluate(self: Learner, test: ImageSet | None = None) -> dict:
     with Timer() as t: scores = self.predict(test)
     if not torch.isfinite(scores).all(): raise NonFiniteLossError(f"{int((~torch.isfinite(scores)).sum())} test scores are NaN or infinite")
     m = image_metrics(test.labels, scores, test.classes)
-    masked = [test.store.masks[i] is not None for i, y in zip(test.index.tolist(), test.labels.tolist()) if y == 1]
-    if getattr(self.model, "pixel_metrics", False) and masked and all(masked) and hasattr(self.model, "anomaly_map"):   # every anomaly's mask, or no pixel metric
+    if getattr(self.model, "pixel_metrics", False) and test.anomalies_masked and hasattr(self.model, "anomaly_map"):   # every anomaly's mask, or no pixel metric
         maps = self.predict(test, fn="anomaly_map")
         masks = test.mask_tensors(self.train_config.image_size)
         if maps.shape != masks.shape: raise ValueError(f"{type(self.model).__name__}.anomaly_map gave maps of shape {tuple(maps.shape[1:])}, expected the image size {tuple(masks.shape[1:])}")

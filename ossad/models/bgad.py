@@ -200,11 +200,16 @@ class BGAD(Detector):
 
 # %% ../../nbs/14_bgad.ipynb #c035
 @patch
+def rows(self: BGAD, f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "A feature map (B, C, h, w) as the flow's samples: one row per position (B·h·w, C), image by image in row-major order, and each row's condition (B·h·w, pos_dim)."
+    B, C, h, w = f.shape
+    return f.permute(0, 2, 3, 1).reshape(-1, C), self.positions(h, w).repeat(B, 1)
+
+@patch
 def flow_loglik(self: BGAD, k: int, f: torch.Tensor) -> torch.Tensor:
     "Per-dimension log-likelihood l = log p / C of every position of level `k`'s features f (B, C, h, w): (B, h, w)."
     B, C, h, w = f.shape
-    x = f.permute(0, 2, 3, 1).reshape(-1, C)
-    return (self.flows[k].log_prob(x, self.positions(h, w).repeat(B, 1)) / C).view(B, h, w)
+    return (self.flows[k].log_prob(*self.rows(f)) / C).view(B, h, w)
 
 @patch
 def level_loglik(self: BGAD, feats: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -231,7 +236,7 @@ def features(self: BGAD, images: torch.Tensor) -> torch.Tensor:
     out = []
     for k, f in enumerate(self.encode(images)):
         B, C, h, w = f.shape
-        z, _ = self.flows[k](f.permute(0, 2, 3, 1).reshape(-1, C), self.positions(h, w).repeat(B, 1))
+        z, _ = self.flows[k](*self.rows(f))
         out.append(z.view(B, h * w, C).mean(1))
     return torch.cat(out, 1)
 
@@ -358,9 +363,9 @@ def training_step(self: BGAD, batch: Batch, learner) -> dict[str, torch.Tensor]:
     sums, count = {}, 0
     for k, (flow, f, opt) in enumerate(zip(self.flows, feats, learner.optimizers)):
         if len(f) == 0: continue
-        B, C, h, w = f.shape
+        C = f.shape[1]
         pos = self.position_labels(f, k, labels, masks, has_mask).flatten()
-        x, cond = f.permute(0, 2, 3, 1).reshape(-1, C), self.positions(h, w).repeat(B, 1)
+        x, cond = self.rows(f)
         used = (pos >= 0).nonzero()[:, 0]
         for idx in _chunks(len(used), c.chunk, learner.generator):
             idx = used[idx.to(used.device)]
