@@ -9,6 +9,7 @@ first split against a full `Learner` run and stops if they differ). Writes bench
 command, machine, seeds and date; the darkness baseline (benchmarks/elpv_brightness_baseline.py) is shown beside it.
 
     python benchmarks/elpv_knn.py --seeds 0 1 2
+    python benchmarks/elpv_knn.py --settings anomaly-free contamination-5 contamination-10 small-10 small-50 --name elpv_knn_one_class --dark elpv_brightness_one_class
     python benchmarks/elpv_knn.py --backbone resnet18 --weights none --name elpv_knn_random   # random features
 """
 import argparse, csv, shlex, sys, time
@@ -34,6 +35,7 @@ ap.add_argument("--weights", default=None, help="none, imagenet, a file (default
 ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a knn setting, as `ossad train --set` (e.g. k=1, image_size=128)")
 ap.add_argument("--batch-size", type=int, default=None, help="default: the knn config's eval_batch_size")
 ap.add_argument("--name", default="elpv_knn")
+ap.add_argument("--dark", default="elpv_brightness_baseline", help="the darkness baseline's results to show beside (benchmarks/results/<dark>.csv, same settings and seeds)")
 ap.add_argument("--note", action="append", default=[], help="a line of context to add under the table (e.g. what shared the machine)")
 args = ap.parse_args()
 
@@ -86,7 +88,7 @@ def ms(vals):
     return f"{m:.3f} ± {sd:.3f}"
 
 dark = {}
-dark_csv = out / "elpv_brightness_baseline.csv"
+dark_csv = out / f"{args.dark}.csv"
 if dark_csv.exists():
     with open(dark_csv) as f:
         for r in csv.DictReader(f):
@@ -108,7 +110,7 @@ if hard:
     lines += ["", "| AUROC on the unseen class | " + " | ".join(hard) + " |", "|---|" + "---|" * len(hard),
               "| kNN | " + " | ".join(ms([r["unseen_auroc"] for r in rows if r["setting"] == s]) for s in hard) + " |"]
     if dark: lines.append("| darkness | " + " | ".join(ms(dark.get(s, {}).get("unseen", [])) for s in hard) + " |")
-lines += ["", f"One row per (setting, seed) in {args.name}.csv. The darkness rows come from elpv_brightness_baseline.csv (same splits, 96 px). "
+lines += ["", f"One row per (setting, seed) in {args.name}.csv. The darkness rows come from {args.dark}.csv (same splits, 96 px). "
           "A spread of 0.000 over seeds is not robustness: the hard settings' normal training images and test set are the same for every seed "
           "(the seed draws only the labelled anomalies, which neither baseline uses), and nothing is trained, so no seed enters the scores otherwise."]
 lines += [""] + [f"Note: {n}" for n in args.note]

@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "  ossad train --method devnet --backbone efficientnet_lite0 --weights imagenet --dataset elpv\n"
                                        "  ossad train --method knn --dataset elpv   (the pretrained-feature kNN baseline: no labels, no training)\n"
                                        "  ossad train --method bgad --dataset toy --setting hard --known-class hole   (normalizing flows; pixel AUROC and PRO too)\n"
+                                       "  ossad train --method igd --dataset toy --setting contamination   (one-class: normal images only; 10% of them secretly anomalous)\n"
                                        "  ossad train --method dra --set pseudo=scar --set margin=4 --set kind=cosine --dataset toy\n"
                                        "  ossad evaluate runs/devnet-elpv-general-10shot-seed0")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -47,11 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--setting", default="general", choices=SETTINGS, help="protocol (default: general)")
     t.add_argument("--shots", type=int, help="labelled training anomalies (default: 10; 0 with --setting anomaly_free)")
     t.add_argument("--known-class", help="with --setting hard: the anomaly class the training anomalies come from")
-    t.add_argument("--contamination", type=float, default=0.0, help="with --setting contamination: fraction of unlabelled anomalies in the training pool")
-    t.add_argument("--train-fraction", type=float, default=1.0, help="with --setting small_train: fraction of normal training images kept")
+    t.add_argument("--contamination", type=float, help="with --setting contamination: fraction of unlabelled anomalies in the training pool (default: 0.1)")
+    t.add_argument("--train-fraction", type=float, help="with --setting small_train: fraction of normal training images kept (default: 0.5)")
     t.add_argument("--seed", type=int, default=0, help="seeds the split, the initial weights and the training order (default: 0)")
     t.add_argument("--preset", default="teaching", choices=["teaching", "paper"], help="configuration preset (default: teaching; paper wants a GPU and ImageNet weights)")
-    t.add_argument("--backbone", choices=list(BACKBONES), help="the network the method builds on (default: the method's; resnet18 for devnet, dra and saliencycut, efficientnet_lite0 for knn and bgad); same as --set backbone=NAME")
+    t.add_argument("--backbone", choices=list(BACKBONES), help="the network the method builds on (default: the method's; resnet18 for devnet, dra and saliencycut, efficientnet_lite0 for knn, bgad and igd); same as --set backbone=NAME")
     t.add_argument("--weights", help="the backbone's starting weights: none (from scratch), imagenet (efficientnet_lite0's are installed with ossad; resnet18's are downloaded), "
                    "a weights file, or a run folder's model.pt (default: the preset's)")
     t.add_argument("--epochs", type=int, help="override the preset's epochs")

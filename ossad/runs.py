@@ -17,6 +17,7 @@ from .models.dra import DRA, DRAConfig
 from .models.saliencycut import SaliencyCutNet, SaliencyCutConfig
 from .models.knn import KNN, KNNConfig
 from .models.bgad import BGAD, BGADConfig
+from .models.igd import IGD, IGDConfig
 from .plots import save_result_figures
 
 # %% auto #0
@@ -44,6 +45,7 @@ register_method("dra", DRA, DRAConfig)
 register_method("saliencycut", SaliencyCutNet, SaliencyCutConfig)
 register_method("knn", KNN, KNNConfig)
 register_method("bgad", BGAD, BGADConfig)
+register_method("igd", IGD, IGDConfig)
 
 def get_method(name: str) -> Method:
     "The registered method called `name`."
@@ -101,12 +103,14 @@ class RunSpec:
     setting: str = "general"
     shots: int | None = None                       # default: 10, or 0 with setting='anomaly_free'
     known_class: str | None = None
-    contamination: float = 0.0
-    train_fraction: float = 1.0
+    contamination: float | None = None             # default: 0.1 with setting='contamination', else 0
+    train_fraction: float | None = None            # default: 0.5 with setting='small_train', else 1
     seed: int = 0
 
     def __post_init__(self):
         if self.shots is None: self.shots = 0 if self.setting == "anomaly_free" else 10
+        if self.contamination is None: self.contamination = 0.1 if self.setting == "contamination" else 0.0
+        if self.train_fraction is None: self.train_fraction = 0.5 if self.setting == "small_train" else 1.0
         if self.setting == "hard" and not self.known_class: raise ValueError("--setting hard needs --known-class NAME (one of the data set's anomaly classes)")
         if self.dataset not in DATASETS: raise ValueError(f"unknown dataset {self.dataset!r}; expected one of {', '.join(DATASETS)}")
         get_method(self.method)

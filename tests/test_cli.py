@@ -223,3 +223,26 @@ def test_bgad_pixel_metrics_reevaluation_and_errors(tmp_path, capsys):
     assert "too small" in err and "Traceback" not in err
     assert main(["train", "--method", "bgad", "--dataset", "toy", "--setting", "anomaly_free", "--out", str(tmp_path / "y"), "--no-progress"]) == 2
     assert "labelled anomalies" in capsys.readouterr().err
+
+def test_igd_one_class_settings_reevaluation_and_errors(tmp_path, capsys):
+    "`--method igd` trains on normal images only under --setting contamination and small_train (with their defaults), `ossad evaluate` reproduces the metrics from model.pt, and bad input is one line."
+    out = tmp_path / "igd"
+    assert main(["train", "--method", "igd", "--dataset", "toy", "--setting", "contamination", "--seed", "0",
+                 "--epochs", "1", "--steps-per-epoch", "2", "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    m = json.loads((out / "metrics.json").read_text())
+    rc = json.loads((out / "config.json").read_text())
+    assert rc["protocol"]["contamination"] == 0.1 and rc["split"]["n_hidden_anomalies"] > 0   # the default share of secret anomalies
+    state = torch.load(out / "model.pt", weights_only=True)
+    assert len(state["optimizers"]) == 4                                  # generator and critic, global and local
+    assert state["model"]["branches.global.s"] >= 1.0 and state["model"]["branches.local.c"].abs().min() >= 0.1 - 1e-6   # E-step guards
+    assert main(["evaluate", str(out), "--no-progress"]) == 0
+    assert f"AUROC                    {m['auroc']:.4f}" in capsys.readouterr().out
+    small = tmp_path / "small"
+    assert main(["train", "--method", "igd", "--dataset", "toy", "--setting", "small_train", "--epochs", "1", "--steps-per-epoch", "1",
+                 "--set", "models=global", "--out", str(small), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert json.loads((small / "config.json").read_text())["protocol"]["train_fraction"] == 0.5
+    assert main(["train", "--method", "igd", "--dataset", "toy", "--image-size", "24", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "use image_size >= 32" in err and "Traceback" not in err
