@@ -5,5 +5,4 @@ SETTINGS = {"general-1": dict(setting="general", shots=1), "general-10": dict(se
             # IGD's robustness settings (one-class: no labelled anomalies)
             "contamination-5": dict(setting="contamination", shots=0, contamination=0.05), "contamination-10": dict(setting="contamination", shots=0, contamination=0.10),
             "small-10": dict(setting="small_train", shots=0, train_fraction=0.1), "small-50": dict(setting="small_train", shots=0, train_fraction=0.5)}
-ONE_CLASS_SETTINGS = ["anomaly-free", "contamination-5", "contamination-10", "small-10", "small-50"]
 DEFAULT_SETTINGS = ["general-1", "general-10", "hard-10-mono", "hard-10-poly"]   # the DRA paper's ELPV settings

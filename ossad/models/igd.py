@@ -195,14 +195,14 @@ class IGDConfig(DetectorConfig):
 # %% ../../nbs/16_igd.ipynb #c039
 class Descriptor(nn.Module):
     "One IGD model: a linear map from encoder features to z, a decoder and a critic for `size`-pixel images, the centre c and scale s, and its MS-SSIM window and weights."
-    def __init__(self, in_features: int, size: int, s: IGDSettings, window: int, scales: int, sigmoid: bool):
+    def __init__(self, in_features: int, size: int, settings: IGDSettings, window: int, scales: int, sigmoid: bool):
         super().__init__()
         self.size, self.window = size, window
         self.weights = scale_weights(min(scales, max_scales(size, window)))   # as many scales as the image holds
-        self.head = nn.Linear(in_features, s.latent)
-        self.decoder = Decoder(s.latent, size, s.width)
-        self.critic = Critic(size, s.width, sigmoid)
-        self.register_buffer("c", torch.zeros(s.latent)); self.register_buffer("s", torch.ones(()))
+        self.head = nn.Linear(in_features, settings.latent)
+        self.decoder = Decoder(settings.latent, size, settings.width)
+        self.critic = Critic(size, settings.width, sigmoid)
+        self.register_buffer("c", torch.zeros(settings.latent)); self.register_buffer("s", torch.ones(()))
 
     def generator_parameters(self) -> list[nn.Parameter]:
         "What the generator's optimizer trains: the linear map and the decoder."
