@@ -532,4 +532,5 @@ d = { 'settings': { 'branch': 'main',
                                'ossad.widgets._uint8': ('widgets.html#_uint8', 'ossad/widgets.py'),
                                'ossad.widgets.embedding_groups': ('widgets.html#embedding_groups', 'ossad/widgets.py'),
                                'ossad.widgets.features_of': ('widgets.html#features_of', 'ossad/widgets.py'),
+                               'ossad.widgets.has_umap': ('widgets.html#has_umap', 'ossad/widgets.py'),
                                'ossad.widgets.project': ('widgets.html#project', 'ossad/widgets.py')}}}

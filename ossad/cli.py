@@ -6,6 +6,7 @@
 from __future__ import annotations
 import argparse, json, shlex, sys
 from pathlib import Path
+from . import __version__
 from .data import LayoutError, ImageDecodeError, ChannelMismatchError
 from .protocols import SETTINGS
 from .detector import NoAnomaliesError, NonFiniteLossError
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "  ossad train --method igd --dataset toy --setting contamination   (one-class: normal images only; 10% of them secretly anomalous)\n"
                                        "  ossad train --method dra --set pseudo=scar --set margin=4 --set kind=cosine --dataset toy\n"
                                        "  ossad evaluate runs/devnet-elpv-general-10shot-seed0")
+    p.add_argument("--version", action="version", version=f"ossad {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     t = sub.add_parser("train", help="train a detector, evaluate it on the test split, write a run folder",
                        description="Train a detector on a data set and protocol, evaluate it once with the final weights, and write a run folder "

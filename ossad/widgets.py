@@ -4,7 +4,7 @@
 
 # %% ../nbs/22_widgets.ipynb #c002
 from __future__ import annotations
-import base64, io
+import base64, io, importlib.util
 from pathlib import Path
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ from .backbones import to_model_input
 from . import augment as A
 
 # %% auto #0
-__all__ = ['PseudoGallery', 'embedding_groups', 'features_of', 'project', 'EmbeddingExplorer']
+__all__ = ['PseudoGallery', 'embedding_groups', 'features_of', 'has_umap', 'project', 'EmbeddingExplorer']
 
 # %% ../nbs/22_widgets.ipynb #c005
 def _png(fig: Figure, dpi: int = 90) -> bytes:
@@ -155,6 +155,10 @@ def features_of(model, images: torch.Tensor, batch_size: int = 64) -> np.ndarray
     finally: model.train(was)
     return torch.cat(f).flatten(1).numpy()
 
+def has_umap() -> bool:
+    "Whether umap-learn, the optional `ossad[umap]` extra, is installed."
+    return importlib.util.find_spec("umap") is not None
+
 def project(features: np.ndarray, method: str = "umap", seed: int = 0, n_neighbors: int = 15, min_dist: float = 0.1, perplexity: float = 30.0) -> np.ndarray:
     "2-D projection of (N, D) features with UMAP, t-SNE or PCA, seeded."
     X = np.asarray(features, dtype=np.float32)
@@ -166,6 +170,7 @@ def project(features: np.ndarray, method: str = "umap", seed: int = 0, n_neighbo
         from sklearn.manifold import TSNE
         return TSNE(2, perplexity=min(perplexity, (len(X) - 1) / 3), random_state=seed, init="pca").fit_transform(X)
     if method == "umap":
+        if not has_umap(): raise ImportError("UMAP needs umap-learn, an optional extra: pip install 'ossad[umap]' (or use method='tsne' or 'pca')")
         import warnings
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -176,11 +181,15 @@ def project(features: np.ndarray, method: str = "umap", seed: int = 0, n_neighbo
 # %% ../nbs/22_widgets.ipynb #c022
 class EmbeddingExplorer(_Snapshot, W.VBox):
     "Interactive 2-D view of a detector's features for groups of images, coloured by group; save the figure as PNG."
-    def __init__(self, model, groups: dict[str, torch.Tensor], method: str = "umap", seed: int = 0):
+    def __init__(self, model, groups: dict[str, torch.Tensor], method: str | None = None, seed: int = 0):
+        "`method` None: UMAP when umap-learn is installed, else t-SNE."
         if not groups: raise ValueError("no groups of images to embed")
         self.model, self.groups = model, groups
         self.features = {k: features_of(model, v) for k, v in groups.items()}
-        self.method = W.Dropdown(options=[("UMAP", "umap"), ("t-SNE", "tsne"), ("PCA", "pca")], value=method, description="projection")
+        options = [("UMAP", "umap")] * has_umap() + [("t-SNE", "tsne"), ("PCA", "pca")]
+        method = method or options[0][1]
+        if method not in [v for _, v in options]: project(np.zeros((3, 2)), method)   # says why (unknown name, or umap-learn missing)
+        self.method = W.Dropdown(options=options, value=method, description="projection")
         self.n_neighbors = W.IntSlider(15, min=2, max=100, description="neighbours")
         self.min_dist = W.FloatSlider(0.1, min=0.0, max=0.99, step=0.05, description="min dist")
         self.perplexity = W.FloatSlider(30.0, min=2.0, max=100.0, step=1.0, description="perplexity")
