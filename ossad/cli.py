@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse, json, shlex, sys
 from pathlib import Path
 from . import __version__
+from .core import get_device
 from .data import LayoutError, ImageDecodeError, ChannelMismatchError
 from .protocols import SETTINGS
 from .detector import NoAnomaliesError, NonFiniteLossError
@@ -15,7 +16,8 @@ from .augment import PSEUDO_NAMES
 from .runs import METHODS, DATASETS, RunSpec, train_run, evaluate_run, read_run, parse_sets, make_config
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'build_parser', 'methods_with', 'settings_of', 'format_results', 'train', 'evaluate', 'main']
+__all__ = ['USER_ERRORS', 'build_parser', 'methods_with', 'settings_of', 'format_results', 'train', 'evaluate', 'error_message',
+           'main']
 
 # %% ../nbs/30_cli.ipynb #c008
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "  ossad train --method dra --set pseudo=scar --set margin=4 --set kind=cosine --dataset toy\n"
                                        "  ossad evaluate runs/devnet-elpv-general-10shot-seed0")
     p.add_argument("--version", action="version", version=f"ossad {__version__}")
+    p.add_argument("--debug", action="store_true", help="show the full traceback of an error (ossad --debug train ...)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     t = sub.add_parser("train", help="train a detector, evaluate it on the test split, write a run folder",
                        description="Train a detector on a data set and protocol, evaluate it once with the final weights, and write a run folder "
@@ -47,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", default="elpv", choices=DATASETS, help="data set (default: elpv, shipped by the elpv-dataset package)")
     t.add_argument("--root", help="with --dataset folder: the folder that holds the category folders")
     t.add_argument("--category", help="with --dataset folder: the category folder name (root/category/train/good, ...)")
+    t.add_argument("--channels", type=int, choices=[1, 3], help="convert every image to 1 (grayscale) or 3 (RGB) channels; a folder that mixes them needs it")
     t.add_argument("--setting", default="general", choices=SETTINGS, help="protocol (default: general)")
     t.add_argument("--shots", type=int, help="labelled training anomalies (default: 10; 0 with --setting anomaly_free)")
     t.add_argument("--known-class", help="with --setting hard: the anomaly class the training anomalies come from")
@@ -116,9 +120,10 @@ def format_results(title: str, m: dict) -> str:
 def train(args) -> dict:
     "Run `ossad train` with parsed `args`; return the metrics."
     spec = RunSpec(method=args.method, preset=args.preset, settings=settings_of(args), dataset=args.dataset, root=args.root, category=args.category,
-                   setting=args.setting, shots=args.shots, known_class=args.known_class, contamination=args.contamination,
+                   channels=args.channels, setting=args.setting, shots=args.shots, known_class=args.known_class, contamination=args.contamination,
                    train_fraction=args.train_fraction, seed=args.seed)
-    out = Path(args.out) if args.out else spec.default_out()
+    out = Path(args.out).expanduser() if args.out else spec.default_out()
+    get_device(args.device)                            # a device this machine lacks is refused before any work
     m, learn = train_run(spec, out, overwrite=args.overwrite, device=args.device, progress=not args.no_progress,
                          command="ossad " + " ".join(shlex.quote(a) for a in args.argv))
     tag = getattr(learn.model.config.model, "variant", None) or args.method
@@ -128,16 +133,23 @@ def train(args) -> dict:
 def evaluate(args) -> dict:
     "Run `ossad evaluate`: rebuild a run's split, load its weights, print the metrics."
     spec, _, _ = read_run(args.run)
+    get_device(args.device)
     m = evaluate_run(args.run, device=args.device, progress=not args.no_progress, figures=args.figures)
     print(format_results(f"{spec.method} from {args.run}", m))
     return m
 
 # %% ../nbs/30_cli.ipynb #c015
 USER_ERRORS = (ValueError, LayoutError, ImageDecodeError, ChannelMismatchError, WeightsUnavailableError, NoAnomaliesError,
-               NonFiniteLossError, FileExistsError, FileNotFoundError, ImportError)
+               NonFiniteLossError, OSError, ImportError)
+
+def error_message(e: BaseException) -> str:
+    "One line for a user's mistake: an error the OS raised names its file and says why; any other error is its own message."
+    if isinstance(e, OSError) and e.errno is not None and e.strerror:
+        return f"{e.strerror}: {e.filename}" + (f" -> {e.filename2}" if e.filename2 else "") if e.filename else e.strerror
+    return str(e)
 
 def main(argv: list[str] | None = None) -> int:
-    "Entry point of the `ossad` command."
+    "Entry point of the `ossad` command: a user's mistake is one line on stderr and exit code 2 (the traceback with --debug)."
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv); args.argv = argv
@@ -145,7 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(args) if args.command == "train" else evaluate(args)
     except USER_ERRORS as e:
-        print(f"ossad: error: {e}", file=sys.stderr); return 2
+        if args.debug: raise
+        print(f"ossad: error: {error_message(e)}", file=sys.stderr); return 2
+    except KeyboardInterrupt:
+        if args.debug: raise
+        print("ossad: interrupted (the run folder was left as it was)", file=sys.stderr); return 130
     return 0
 
 # %% ../nbs/30_cli.ipynb #c016

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['make_generator', 'spawn', 'seeded', 'get_device', 'atomic_path', 'save_json', 'Timer', 'cpu_model', 'machine_info',
-           'describe_machine']
+__all__ = ['make_generator', 'spawn', 'seeded', 'DeviceError', 'get_device', 'atomic_path', 'save_json', 'Timer', 'cpu_model',
+           'machine_info', 'describe_machine']
 
 # %% ../nbs/00_core.ipynb #c005
 def make_generator(seed: int | None = 0, # the seed; `None` draws one from the OS
@@ -45,12 +45,21 @@ def seeded(seed: int):
         finally: random.setstate(py_state); np.random.set_state(np_state)
 
 # %% ../nbs/00_core.ipynb #c018
+class DeviceError(ValueError):
+    "A device that does not exist, or that this machine does not have."
+
 def get_device(device: str | torch.device | None = None) -> torch.device:
-    "`device` if given, else CUDA when available, then Apple's MPS, then the CPU."
+    "`device` if given (checked: it must exist on this machine), else CUDA when available, then Apple's MPS, then the CPU."
     if device is not None:
-        d = torch.device(device)
+        try: d = torch.device(device)
+        except (RuntimeError, TypeError): raise DeviceError(f"unknown device {device!r}; expected cpu, cuda, cuda:N or mps") from None
         if d.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError(f"device {device!r} was requested but CUDA is not available on this machine; use 'cpu'.")
+            raise DeviceError(f"device {device!r} was requested but CUDA is not available on this machine; use 'cpu'.")
+        if d.type == "cuda" and d.index is not None and d.index >= torch.cuda.device_count():
+            raise DeviceError(f"device {device!r} was requested but this machine has {torch.cuda.device_count()} CUDA device(s)")
+        if d.type == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+            raise DeviceError(f"device {device!r} was requested but Apple's MPS is not available on this machine; use 'cpu'.")
+        if d.type not in ("cpu", "cuda", "mps"): raise DeviceError(f"device {device!r} is not supported; expected cpu, cuda, cuda:N or mps")
         return d
     if torch.cuda.is_available(): return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(): return torch.device("mps")
@@ -65,6 +74,8 @@ def atomic_path(path: str | Path):
     os.close(fd)
     try:
         yield Path(tmp)
+        mask = os.umask(0); os.umask(mask)                  # mkstemp makes the file private (0600): give it the
+        os.chmod(tmp, 0o666 & ~mask)                        # permissions any other new file would get
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp): os.remove(tmp)

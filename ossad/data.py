@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #c002
 from __future__ import annotations
-import csv, math
+import csv, hashlib, math
 from pathlib import Path
 from typing import Sequence
 import numpy as np
@@ -74,11 +74,15 @@ def read_image(path: str | Path, channels: int | None = None) -> torch.Tensor:
                 im.load()
                 if im.mode == "P": im = im.convert("RGBA" if "transparency" in im.info else "RGB")
                 elif im.mode in ("1", "CMYK", "YCbCr", "LAB", "HSV"): im = im.convert("L" if im.mode == "1" else "RGB")
-                a = np.asarray(im)
+                mode, a = im.mode, np.asarray(im)
     except Exception as e:
         raise ImageDecodeError(f"cannot decode image {path} ({path.stat().st_size} bytes): {type(e).__name__}: {e}".strip()) from None
-    if a.dtype.kind in "ui" and a.dtype != np.uint8:   # 16-bit PNG/TIFF: scale the full range to 0-255
-        a = np.round(a.astype(np.float64) / (65535.0 if a.max() > 255 else 255.0) * 255).clip(0, 255).astype(np.uint8)
+    if a.dtype.kind in "ui" and a.dtype != np.uint8:
+        # 16-bit PNG/TIFF (Pillow's "I;16" or "I"): scale by the bit depth, 65535 -> 255, so that one pixel value means
+        # the same brightness in every image; scaling each image by its own range would not
+        if a.dtype.itemsize > 2 and not (path.suffix.lower() != ".npy" and mode.startswith("I")):
+            raise ImageDecodeError(f"{path}: expected 8- or 16-bit integer pixels, found {a.dtype}")
+        a = np.round(a.astype(np.float64).clip(0, 65535) * (255.0 / 65535.0)).astype(np.uint8)
     img = _as_uint8_chw(a, str(path))
     return _fix_channels(img, channels, str(path))
 
@@ -186,14 +190,20 @@ class ImageSet:
         if progress and len(todo) > 50:
             from tqdm.auto import tqdm
             it = tqdm(todo, desc=f"loading {st.name} at {size}px", leave=False)
-        for i in it: done[i] = _resize(st.load(i), size)
-        if not len(self): return torch.zeros(0, st.channels or 3, size, size, dtype=torch.uint8)
+        bad = []
+        for i in it:                                   # decode them all, then name every file that failed at once
+            try: done[i] = _resize(st.load(i), size)
+            except ImageDecodeError as e: bad.append(str(e))
+        if bad: raise ImageDecodeError(f"{len(bad)} of {len(self)} images of {st.name} cannot be used: " + "; ".join(bad[:20]) +
+                                       (f"; and {len(bad) - 20} more" if len(bad) > 20 else ""))
+        if not len(self):                              # as many channels as the set's other images, so empty sets concatenate
+            return torch.zeros(0, st.channels or next((v.shape[0] for v in done.values()), 3), size, size, dtype=torch.uint8)
         chans = {done[i].shape[0] for i in self.index.tolist()}
         if len(chans) > 1:
             first = {c: next(i for i in self.index.tolist() if done[i].shape[0] == c) for c in sorted(chans)}
             ex = ", ".join(f"{c} channel(s), e.g. {st.sources[i] if isinstance(st.sources[i], (str, Path)) else f'item {i}'}" for c, i in first.items())
             raise ChannelMismatchError(f"{st.name}: images mix grayscale and colour ({ex}). "
-                                       "Pass channels=1 or channels=3 when loading to convert them all.")
+                                       "Pass channels=1 or channels=3 when loading (--channels 1 or 3 on the command line) to convert them all.")
         return torch.stack([done[i] for i in self.index.tolist()])
 
     def mask_tensors(self, size: int) -> torch.Tensor:
@@ -209,6 +219,16 @@ class ImageSet:
                 c[i] = F.interpolate(m[None, None].float(), size=(size, size), mode="nearest")[0, 0].to(torch.uint8)
             out.append(c[i])
         return torch.stack(out)
+
+    def fingerprints(self) -> dict[str, str]:
+        "`part/class/file name` (or `part/class/#i` for an image held in memory) -> the first 16 hex digits of the SHA-256 of its bytes."
+        out = {}
+        for i, p, c in zip(self.index.tolist(), self.parts, self.classes):
+            s = self.store.sources[i]
+            if isinstance(s, (str, Path)): key, data = f"{p}/{c}/{Path(s).name}", Path(s).read_bytes()
+            else: key, data = f"{p}/{c}/#{i}", np.ascontiguousarray(torch.as_tensor(s).numpy()).tobytes()
+            out[key] = hashlib.sha256(data).hexdigest()[:16]
+        return out
 
     def summary(self) -> dict:
         "Counts per part, label and class."
@@ -268,8 +288,12 @@ def _tree(path: Path, depth: int = 3, prefix: str = "") -> list[str]:
             if depth > 1: out += _tree(p, depth - 1, prefix + "    ")
     return out
 
+def _is_image_file(p: Path) -> bool:
+    "An image by its extension; macOS's `._*` resource-fork files (copied along from Mac disks) are not images."
+    return p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("._")
+
 def _images_in(d: Path) -> list[Path]:
-    return sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS) if d.is_dir() else []
+    return sorted(p for p in d.iterdir() if _is_image_file(p)) if d.is_dir() else []
 
 def from_folder(root: str | Path, category: str, channels: int | None = None) -> ImageSet:
     "An `ImageSet` from an MVTec-style folder `root/category` (layout above); raise `LayoutError` showing the expected and found trees."
@@ -300,7 +324,7 @@ def from_image_dir(path: str | Path, channels: int | None = None, name: str | No
     "Every image file under `path` (recursively, sorted) as a set of label-0 'train' images; for outlier exposure."
     path = Path(path)
     if not path.is_dir(): raise LayoutError(f"{path} is not a folder of images")
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+    files = sorted(p for p in path.rglob("*") if _is_image_file(p))
     if not files: raise LayoutError(f"no image files ({', '.join(IMAGE_EXTS)}) under {path}")
     n = len(files)
     return ImageSet.build(files, [0] * n, None, None, ["train"] * n, name=name or path.name, channels=channels)

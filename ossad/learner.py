@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_learner.ipynb #c002
 from __future__ import annotations
-import json, math, time
+import json, math, time, warnings
 from dataclasses import asdict
 from pathlib import Path
 import torch
@@ -225,8 +225,11 @@ def load(self: Learner, path: str | Path) -> "Learner":
     "Restore weights (and optimizer and scheduler states, epoch and history) saved by `save`; the method must match."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no checkpoint at {path}")
-    try: state = torch.load(path, map_location=self.device, weights_only=True)
-    except Exception as e: raise ValueError(f"{path} is not an ossad checkpoint that loads safely ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")                # torch warns about foreign pickle protocols before refusing them
+            state = torch.load(path, map_location=self.device, weights_only=True)
+    except Exception as e: raise ValueError(f"{path} is not an ossad checkpoint that loads safely ({type(e).__name__}: {(str(e).splitlines() or ['empty file'])[0].split('. ')[0][:160]})") from None
     mine = getattr(self.model, "name", type(self.model).__name__)
     if not isinstance(state, dict) or "model" not in state: raise ValueError(f"{path} is not an ossad checkpoint (no model weights in it)")
     if state.get("method") != mine: raise ValueError(f"{path} holds a {state.get('method')!r} checkpoint, not {mine!r}")
@@ -234,10 +237,12 @@ def load(self: Learner, path: str | Path) -> "Learner":
     if len(state["optimizers"]) != len(self.optimizers) or len(state["schedulers"]) != len(self.schedulers):
         raise ValueError(f"{path} holds {len(state['optimizers'])} optimizer(s) and {len(state['schedulers'])} scheduler(s), "
                          f"but this learner has {len(self.optimizers)} and {len(self.schedulers)}")
-    self.model.load_state_dict(state["model"])
+    try: self.model.load_state_dict(state["model"])
+    except RuntimeError as e: raise ValueError(f"{path}: the weights do not fit this model, whose config differs from the one they were trained with ({str(e).splitlines()[1].strip()[:200] if len(str(e).splitlines()) > 1 else str(e)[:200]})") from None
     for o, s in zip(self.optimizers, state["optimizers"]): o.load_state_dict(s)
     for o, s in zip(self.schedulers, state["schedulers"]): o.load_state_dict(s)
     self.epoch, self.history = state["epoch"], state["history"]
+    self.checkpoint = {k: state.get(k) for k in ("config", "split", "seed")}   # what the weights were trained with, for callers to check
     return self
 
 # %% ../nbs/08_learner.ipynb #c042
@@ -285,13 +290,19 @@ class GradClip(Callback):
 
 # %% ../nbs/08_learner.ipynb #c060
 class NonFiniteGuard(Callback):
-    "Stop training before a NaN or infinite loss is backpropagated; save the weights to `out/last_good.pt` when the learner has a run folder."
+    "Stop training before a NaN or infinite loss is backpropagated, put back the model's state at the end of the last finite step, and save it to `out/last_good.pt` (when the learner has a run folder and every tensor is finite)."
+    def before_fit(self, learn): self.good = {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
+    def after_step(self, learn):
+        for k, v in learn.model.state_dict().items(): self.good[k].copy_(v)
     def before_backward(self, learn):
         if math.isfinite(float(learn.loss.detach())): return
+        learn.model.load_state_dict(self.good)                 # undo what the bad forward pass changed (batch-norm statistics)
         vals, where = {k: float(v.detach()) for k, v in learn.terms.items()}, ""
-        if learn.out is not None: where = f" The last good weights were saved to {learn.save(learn.out / 'last_good.pt')}."
+        bad = [k for k, v in self.good.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        if bad: where = f" The model's last state is not finite either ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}), so no last_good.pt was written."
+        elif learn.out is not None: where = f" The last good weights were saved to {learn.save(learn.out / 'last_good.pt')}."
         raise NonFiniteLossError(f"the training loss became non-finite at epoch {learn.epoch}, step {learn.it} (terms: {vals}); "
-                                 f"training stopped before applying that step, so the model keeps the last good weights.{where} "
+                                 f"training stopped before applying that step, and the model was put back as it was after the last finite step.{where} "
                                  "Try a lower learning rate, gradient clipping, or amp=False.")
 
 # %% ../nbs/08_learner.ipynb #c064

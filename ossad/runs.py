@@ -4,14 +4,16 @@
 
 # %% ../nbs/21_runs.ipynb #c002
 from __future__ import annotations
-import json, sys, time
+import json, os, shutil, sys, time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from .core import seeded, spawn, save_json, machine_info
 from .data import load_elpv, from_folder, make_toy, ImageSet
 from .protocols import make_split, Split
-from .detector import Detector, DetectorConfig
-from .learner import Learner
+from .detector import Detector, DetectorConfig, NonFiniteLossError
+import torch
+from .learner import Learner, _plain
 from .models.devnet import DevNet, DevNetConfig
 from .models.dra import DRA, DRAConfig
 from .models.saliencycut import SaliencyCutNet, SaliencyCutConfig
@@ -22,7 +24,7 @@ from .plots import save_result_figures
 
 # %% auto #0
 __all__ = ['METHODS', 'DATASETS', 'Method', 'register_method', 'get_method', 'parse_sets', 'make_config', 'build_detector',
-           'load_dataset', 'RunSpec', 'train_run', 'read_run', 'evaluate_run']
+           'load_dataset', 'RunSpec', 'RunFolderError', 'run_folder_lock', 'train_run', 'read_run', 'evaluate_run']
 
 # %% ../nbs/21_runs.ipynb #c005
 @dataclass(frozen=True)
@@ -81,13 +83,15 @@ def build_detector(method: str, config: DetectorConfig | None = None, seed: int 
 # %% ../nbs/21_runs.ipynb #c019
 DATASETS = ("elpv", "toy", "folder")
 
-def load_dataset(name: str, root: str | None = None, category: str | None = None) -> ImageSet:
-    "The data set called `name`: 'elpv', 'toy', or 'folder' (an MVTec-style `root/category`)."
-    if name == "elpv": return load_elpv()
-    if name == "toy": return make_toy(seed=0)   # one fixed toy set; the run's seed draws the split
+def load_dataset(name: str, root: str | None = None, category: str | None = None, channels: int | None = None) -> ImageSet:
+    "The data set called `name`: 'elpv', 'toy', or 'folder' (an MVTec-style `root/category`); `channels` 1 or 3 converts every image."
+    if name == "elpv": return load_elpv() if channels is None else load_elpv(channels=channels)
+    if name == "toy":
+        if channels is not None: raise ValueError("--channels applies to --dataset folder and elpv; the toy set is RGB")
+        return make_toy(seed=0)   # one fixed toy set; the run's seed draws the split
     if name == "folder":
         if not root or not category: raise ValueError("--dataset folder needs --root PATH and --category NAME (the folder root/category in MVTec layout)")
-        return from_folder(root, category)
+        return from_folder(root, category, channels=channels)
     raise ValueError(f"unknown dataset {name!r}; expected elpv, toy or folder")
 
 # %% ../nbs/21_runs.ipynb #c022
@@ -98,8 +102,9 @@ class RunSpec:
     preset: str = "teaching"
     settings: dict = field(default_factory=dict)   # {key: value} applied to the preset, as in make_config
     dataset: str = "elpv"
-    root: str | None = None
+    root: str | None = None                        # stored absolute, with ~ expanded
     category: str | None = None
+    channels: int | None = None                    # 1 or 3: convert every image; None: keep them as they are
     setting: str = "general"
     shots: int | None = None                       # default: 10, or 0 with setting='anomaly_free'
     known_class: str | None = None
@@ -113,6 +118,9 @@ class RunSpec:
         if self.train_fraction is None: self.train_fraction = 0.5 if self.setting == "small_train" else 1.0
         if self.setting == "hard" and not self.known_class: raise ValueError("--setting hard needs --known-class NAME (one of the data set's anomaly classes)")
         if self.dataset not in DATASETS: raise ValueError(f"unknown dataset {self.dataset!r}; expected one of {', '.join(DATASETS)}")
+        if not (isinstance(self.seed, int) and 0 <= self.seed < 2**63): raise ValueError(f"seed must be an integer in [0, 2**63), got {self.seed!r}")
+        if self.channels not in (None, 1, 3): raise ValueError(f"channels must be 1 or 3, got {self.channels!r}")
+        if self.root is not None: self.root = str(Path(self.root).expanduser().resolve())
         get_method(self.method)
 
     def config(self) -> DetectorConfig:
@@ -129,21 +137,113 @@ class RunSpec:
         tag = getattr(self.config().model, "variant", None) or self.method
         return Path(f"runs/{tag}-{self.dataset if self.dataset != 'folder' else self.category}-{self.setting}-{self.shots}shot-seed{self.seed}")
 
+# %% ../nbs/21_runs.ipynb #c024b
+class RunFolderError(ValueError):
+    "A run folder that cannot be written: busy, not a run folder, or no room for the checkpoint."
+
+def _lock_name(out: Path) -> Path: return out.parent / f".{out.name}.lock"
+def _staging_name(out: Path) -> Path: return out.parent / f".{out.name}.staging"
+def _old_name(out: Path) -> Path: return out.parent / f".{out.name}.old"
+
+@contextmanager
+def run_folder_lock(out: str | Path):
+    "Hold an exclusive lock on run folder `out` (an OS lock on `.NAME.lock` beside it, holding our pid); refuse at once if another process holds it."
+    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
+    try: import fcntl
+    except ImportError: fcntl = None                   # Windows: no flock; runs are not locked there
+    while True:
+        fd = os.open(_lock_name(out), os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            if fcntl: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RunFolderError(f"{out} is being written by another ossad run (pid {holder}); wait for it to finish or choose another --out") from None
+        try: same = os.path.samestat(os.fstat(fd), os.stat(_lock_name(out)))
+        except FileNotFoundError: same = False
+        if same: break
+        os.close(fd)                                   # the holder removed the file as we opened it: take the new one
+    try:
+        os.ftruncate(fd, 0); os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield out
+    finally:
+        try: os.unlink(_lock_name(out))
+        finally: os.close(fd)
+
+def _recover(out: Path):
+    "Under the lock: finish or undo what a killed run left beside `out`."
+    old, staging = _old_name(out), _staging_name(out)
+    if old.exists():
+        if out.exists(): shutil.rmtree(old)
+        else: os.replace(old, out)                     # killed between its two renames: the previous run comes back
+    if staging.exists(): shutil.rmtree(staging)
+
+def _check_out(out: Path, overwrite: bool):
+    above = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if above is not None: raise RunFolderError(f"--out {out} lies below {above}, which is a file, not a folder")
+    if out.exists() and not out.is_dir(): raise RunFolderError(f"--out {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / "config.json").is_file():
+            names = sorted(p.name for p in out.iterdir())
+            raise RunFolderError(f"{out} holds files that are not an ossad run ({', '.join(names[:4])}{', ...' if len(names) > 4 else ''}); "
+                                 "choose a new or empty folder with --out")
+        if not overwrite:
+            what = "a finished run" if (out / "metrics.json").exists() else "an unfinished run"
+            raise RunFolderError(f"{out} already holds {what}; pass --overwrite to replace it or --out to choose another folder")
+
+def _check_space(where: Path, model) -> int:
+    "Refuse to start when the disk at `where` has less room than the checkpoint needs (weights, two optimizer moments, a margin)."
+    need = 3 * sum(t.numel() * t.element_size() for t in model.state_dict().values()) + (64 << 20)
+    free = shutil.disk_usage(where).free
+    if free < need: raise RunFolderError(f"not enough free disk space for the run folder in {where}: {free >> 20} MB free, about {need >> 20} MB needed")
+    return need
+
+def _publish(staging: Path, out: Path):
+    "Move a complete staging folder to `out`, replacing a previous run (two renames; `_recover` finishes a cut one)."
+    if out.exists():
+        os.replace(out, _old_name(out)); os.replace(staging, out); shutil.rmtree(_old_name(out))
+    else: os.replace(staging, out)
+
 # %% ../nbs/21_runs.ipynb #c025
 def train_run(spec: RunSpec, out: str | Path | None = None, overwrite: bool = False, device=None, progress: bool = True,
               command: str | None = None, data: ImageSet | None = None, figures: bool = True) -> tuple[dict, Learner]:
     "Train `spec`, evaluate it once with the final weights, write the run folder `out` (default `spec.default_out()`); return (metrics, learner)."
-    out = Path(out) if out is not None else spec.default_out()
-    if (out / "metrics.json").exists() and not overwrite:
-        raise FileExistsError(f"{out} already holds a finished run; pass --overwrite to replace it or --out to choose another folder")
+    out = Path(out).expanduser() if out is not None else spec.default_out()
+    _check_out(out, overwrite)                         # fail fast, before the lock and the data
+    with run_folder_lock(out):
+        _recover(out); _check_out(out, overwrite)     # (a cut replacement first gets its run back)
+        staging = _staging_name(out); staging.mkdir()
+        done = False
+        try:
+            m, learn = _train_into(spec, staging, device, progress, command, data, figures)
+            done = True
+        except NonFiniteLossError as e:                # keep the weights worth a look (last_good.pt, model.pt) where the message says
+            kept = [f for f in ("last_good.pt", "model.pt") if (staging / f).exists()]
+            if not kept: raise
+            failed = out.parent / f"{out.name}.failed"
+            if failed.exists(): shutil.rmtree(failed)
+            os.replace(staging, failed)
+            raise NonFiniteLossError(str(e).replace(str(staging), str(failed)) + f" {out} was left as it was; this run's "
+                                     f"{' and '.join(kept)} {'is' if len(kept) == 1 else 'are'} in {failed}.") from None
+        finally:
+            if not done and staging.exists(): shutil.rmtree(staging, ignore_errors=True)
+        _publish(staging, out)
+        learn.out = out
+    return m, learn
+
+def _train_into(spec, out, device, progress, command, data, figures):
     cfg = spec.config()
-    data = load_dataset(spec.dataset, spec.root, spec.category) if data is None else data
+    data = load_dataset(spec.dataset, spec.root, spec.category, spec.channels) if data is None else data
     split = spec.split(data)
     if progress: print(split, file=sys.stderr)
     learn = Learner(build_detector(spec.method, cfg, spec.seed), split, cfg, seed=spec.seed, device=device, out=out, progress=progress)
+    _check_space(out.parent, learn.model)
+    used = ImageSet(data.store, torch.cat([s.index for s in (split.train_normal, split.train_anomalies, split.test)]))
+    used.tensors(cfg.train.image_size, progress=progress)   # decode every image the run uses, test set included, before training
     tag = getattr(cfg.model, "variant", None) or spec.method
     save_json(dict(method=spec.method, variant=getattr(cfg.model, "variant", None), preset=spec.preset, settings=spec.settings,
-                   config=cfg.to_dict(), seed=spec.seed, dataset=dict(name=spec.dataset, root=spec.root, category=spec.category),
+                   config=cfg.to_dict(), seed=spec.seed, dataset=dict(name=spec.dataset, root=spec.root, category=spec.category, channels=spec.channels,
+                                                       fingerprints=used.fingerprints()),
                    protocol=dict(setting=spec.setting, shots=spec.shots, known_class=spec.known_class,
                                  contamination=spec.contamination, train_fraction=spec.train_fraction),
                    split=split.record, command=command, environment=machine_info(learn.device),
@@ -162,19 +262,50 @@ def read_run(run: str | Path) -> tuple[RunSpec, DetectorConfig, dict]:
     run = Path(run)
     if not (run / "config.json").is_file() or not (run / "model.pt").is_file():
         raise FileNotFoundError(f"{run} is not a finished run folder (expected config.json and model.pt from `ossad train`)")
-    rc = json.loads((run / "config.json").read_text())
-    spec = RunSpec(method=rc["method"], preset=rc.get("preset", "teaching"), settings=rc.get("settings", {}), dataset=rc["dataset"]["name"],
-                   root=rc["dataset"]["root"], category=rc["dataset"]["category"], seed=rc["seed"], **rc["protocol"])
-    return spec, get_method(rc["method"]).config.from_dict(rc["config"]), rc
+    try:
+        rc = json.loads((run / "config.json").read_text())
+        spec = RunSpec(method=rc["method"], preset=rc.get("preset", "teaching"), settings=rc.get("settings", {}), dataset=rc["dataset"]["name"],
+                       root=rc["dataset"]["root"], category=rc["dataset"]["category"], channels=rc["dataset"].get("channels"),
+                       seed=rc["seed"], **rc["protocol"])
+        cfg = get_method(rc["method"]).config.from_dict(rc["config"])
+    except json.JSONDecodeError as e: raise ValueError(f"{run / 'config.json'} is not valid JSON ({e})") from None
+    except KeyError as e: raise ValueError(f"{run / 'config.json'} is incomplete: it has no {e.args[0]!r} entry") from None
+    except TypeError as e: raise ValueError(f"{run / 'config.json'} does not describe an ossad run ({e})") from None
+    return spec, cfg, rc
+
+def _differences(a, b, prefix=""):
+    "Dotted keys where two nested JSON-like values differ."
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b), key=str) for d in _differences(a.get(k), b.get(k), f"{prefix}{k}.")]
+    return [] if a == b else [(prefix[:-1], a, b)]
+
+def _check_data(rc: dict, used: ImageSet, run: Path):
+    "Refuse to evaluate when the images differ from the ones the run recorded (added, removed, moved or changed files)."
+    then, now = rc["dataset"].get("fingerprints"), used.fingerprints()
+    if then is None: return                            # a run written before fingerprints were recorded
+    changed = [k for k in then if k in now and now[k] != then[k]]
+    gone, new = sorted(set(then) - set(now)), sorted(set(now) - set(then))
+    if changed or gone or new:
+        what = "; ".join(f"{label}: {', '.join(ks[:4])}{' ...' if len(ks) > 4 else ''}" for label, ks in
+                         (("changed", changed), ("missing", gone), ("new", new)) if ks)
+        raise ValueError(f"the images changed since {run} was trained ({what}); its metrics would not be comparable: retrain it")
 
 def evaluate_run(run: str | Path, device=None, progress: bool = True, figures: bool = False) -> dict:
     "Rebuild a run's split from its config.json, load its final weights and return the test metrics (optionally rewriting its figures)."
     run = Path(run)
-    spec, cfg, rc = read_run(run)
-    cfg = cfg.for_inference()   # no starting weights or pseudo-anomaly source needed: model.pt has it all
-    split = spec.split(load_dataset(spec.dataset, spec.root, spec.category))
+    spec, trained_cfg, rc = read_run(run)
+    cfg = trained_cfg.for_inference()   # no starting weights or pseudo-anomaly source needed: model.pt has it all
+    data = load_dataset(spec.dataset, spec.root, spec.category, spec.channels)
+    split = spec.split(data)
     if split.record != rc["split"]: raise ValueError(f"the data set changed since {run} was trained: the split no longer matches config.json")
+    _check_data(rc, ImageSet(data.store, torch.cat([s.index for s in (split.train_normal, split.train_anomalies, split.test)])), run)
     learn = Learner(build_detector(spec.method, cfg, 0), split, cfg, seed=spec.seed, device=device, progress=progress).load(run / "model.pt")
+    ck, trained = learn.checkpoint, _plain(asdict(trained_cfg))
+    diff = _differences(ck["config"], trained)
+    if diff: raise ValueError(f"{run / 'model.pt'} was trained with another config than {run / 'config.json'} records: " +
+                              "; ".join(f"{k} is {a!r} in model.pt, {b!r} in config.json" for k, a, b in diff[:4]))
+    if ck["split"] != rc["split"] or ck["seed"] != rc["seed"]:
+        raise ValueError(f"{run / 'model.pt'} was trained on another split or seed than {run / 'config.json'} records")
     m = learn.evaluate()
     if figures: save_result_figures(run, learn.last_scores, split.test.labels, split.test.classes, title=rc["method"])
     return m

@@ -89,7 +89,7 @@ def main():
             (work / "lowest.txt").write_text("\n".join(lowest(requirements())) + "\n")
             pins = ["-c", work / "lowest.txt"]
             print("lower bounds:", " ".join(lowest(requirements())))
-        run([*pip, "install", "-q", wheels[0], *pins])
+        run([*pip, "install", "-q", wheels[0], *pins], capture=True)   # (its output only if it fails)
         run([*pip, "check"])
         print(run([*pip, "list", "--format=freeze"], capture=True))
 
