@@ -191,3 +191,15 @@ def test_a_malicious_checkpoint_does_not_run(tmp_path):
                        env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert r.returncode == 2 and r.stderr.startswith("ossad: error: ") and "not an ossad checkpoint that loads safely" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and not flag.exists()
+
+
+def test_an_out_the_os_refuses_is_one_line(tmp_path, monkeypatch, capsys):
+    "As root a read-only folder is still writable (the test above is skipped in CI), so the OS's refusal is injected here."
+    real = os.open
+    def refuse(path, *a, **k):
+        if str(path).startswith(str(tmp_path / "locked")): raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *a, **k)
+    monkeypatch.setattr(ossad.runs.os, "open", refuse)
+    assert main(["train", *TINY, "--out", str(tmp_path / "locked" / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ossad: error: Permission denied: ") and "Traceback" not in err, err
