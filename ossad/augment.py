@@ -76,12 +76,17 @@ def cutpaste(images: torch.Tensor, generator: torch.Generator, source: torch.Ten
     out = torch.where(inside[:, None], patch, x)
     return _back(out, was_uint8, images), inside.float()
 
-def cutmix(images: torch.Tensor, generator: torch.Generator, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
-    "Two-image CutMix: like `cutpaste`, but each patch comes from another image of the batch."
+def cutmix(images: torch.Tensor, generator: torch.Generator, pool: torch.Tensor | None = None, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+    "Two-image CutMix: like `cutpaste`, but each patch comes from another image: a random image of `pool` (the learner passes the training normals) or, without a pool, another image of the batch."
     B = len(images)
-    if B < 2: raise ValueError("two-image CutMix needs a batch of at least two images")
-    partner = (torch.arange(B) + 1 + torch.randint(0, B - 1, (B,), generator=generator)) % B   # never the image itself
-    return cutpaste(images, generator, source=images[partner.to(images.device)], **kwargs)
+    if pool is not None:
+        if len(pool) == 0: raise ValueError("two-image CutMix needs a non-empty pool of partner images")
+        source = pool[torch.randint(0, len(pool), (B,), generator=generator)]
+        if source.shape[1] == 1 and images.shape[1] == 3: source = source.expand(-1, 3, -1, -1)   # grayscale normals, batch made RGB
+    else:
+        if B < 2: raise ValueError("two-image CutMix without a pool needs a batch of at least two images (pass pool=, e.g. the training normals)")
+        source = images[((torch.arange(B) + 1 + torch.randint(0, B - 1, (B,), generator=generator)) % B).to(images.device)]   # never the image itself
+    return cutpaste(images, generator, source=source.to(images.device), **kwargs)
 
 # %% ../nbs/05_augment.ipynb #c013
 def cutpaste_scar(images: torch.Tensor, generator: torch.Generator, width=(2, 16), height=(10, 25), angle=(-45, 45),

@@ -4,7 +4,8 @@
 
 # %% ../nbs/07_detector.ipynb #c002
 from __future__ import annotations
-import ast, math, typing
+import ast, inspect, math, typing
+from functools import partial
 from dataclasses import dataclass, field, fields, asdict, replace, is_dataclass
 from typing import Any, Callable
 import copy
@@ -269,12 +270,16 @@ class PseudoAnomalies(Callback):
     order = 10
     def __init__(self, source: Callable, fraction: float = 0.5):
         if not 0 <= fraction <= 1: raise ValueError(f"the pseudo-anomaly fraction must be in [0, 1], got {fraction}")
-        self.source, self.fraction = source, fraction
+        self.source, self.fraction, self.generate = source, fraction, source
+    def before_fit(self, learn):
+        try: takes_pool = "pool" in inspect.signature(self.source).parameters
+        except (TypeError, ValueError): takes_pool = False
+        self.generate = partial(self.source, pool=learn.data.normal) if takes_pool else self.source
     def before_epoch(self, learn):
         if hasattr(self.source, "on_epoch_start"): self.source.on_epoch_start()
     def augment(self, learn):
         b = learn.batch
-        b.images, b.labels, b.masks = pseudo_slots(b.images, b.labels, self.source, self.fraction, learn.generator)
+        b.images, b.labels, b.masks = pseudo_slots(b.images, b.labels, self.generate, self.fraction, learn.generator)
         b.index = None   # the images are no longer the training images
 
 # %% ../nbs/07_detector.ipynb #c053

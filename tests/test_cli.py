@@ -246,3 +246,10 @@ def test_igd_one_class_settings_reevaluation_and_errors(tmp_path, capsys):
     assert main(["train", "--method", "igd", "--dataset", "toy", "--image-size", "24", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "use image_size >= 32" in err and "Traceback" not in err
+
+
+def test_two_image_cutmix_trains_with_a_single_pseudo_anomaly_slot(tmp_path, capsys):
+    "Batches of 3 often hold one normal slot to turn into a pseudo anomaly: CutMix draws its partner from the training normals, so it works."
+    args = ["train", "--method", "dra", "--pseudo", "cutmix", "--dataset", "toy", "--shots", "5", "--batch-size", "3",
+            "--epochs", "1", "--steps-per-epoch", "8", "--image-size", "64", "--no-progress", "--out", str(tmp_path / "run")]
+    assert main(args) == 0, capsys.readouterr().err
