@@ -20,7 +20,7 @@ setuptools.setup(
     long_description=readme.read_text(encoding='utf-8') if readme.exists() else '',
     long_description_content_type='text/markdown',
     author=cfg['author'], author_email=cfg['author_email'],
-    license=licenses[cfg['license']],
+    license_expression=licenses[cfg['license']],
     license_files=['LICENSE'],
     keywords=cfg['keywords'].split(),
     url=git_url,

@@ -16,8 +16,8 @@ from .augment import PSEUDO_NAMES
 from .runs import METHODS, DATASETS, RunSpec, train_run, evaluate_run, read_run, parse_sets, make_config
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'build_parser', 'methods_with', 'settings_of', 'format_results', 'train', 'evaluate', 'error_message',
-           'main']
+__all__ = ['USER_ERRORS', 'build_parser', 'methods_with', 'settings_of', 'format_results', 'train', 'evaluate', 'is_user_error',
+           'error_message', 'main']
 
 # %% ../nbs/30_cli.ipynb #c008
 def build_parser() -> argparse.ArgumentParser:
@@ -142,22 +142,31 @@ def evaluate(args) -> dict:
 USER_ERRORS = (ValueError, LayoutError, ImageDecodeError, ChannelMismatchError, WeightsUnavailableError, NoAnomaliesError,
                NonFiniteLossError, OSError, ImportError)
 
+def is_user_error(e: BaseException) -> bool:
+    "A mistake of the user's (or of the machine's: a full disk, a folder one may not write) rather than a bug of ossad's."
+    if isinstance(e, OSError):
+        if e.errno is not None: return e.filename is not None   # the OS refused a file the user named (no space, no permission, ...)
+        return type(e) is not OSError                           # ossad's own (LayoutError, FileNotFoundError with a message); a bare one is a bug's
+    return isinstance(e, USER_ERRORS)
+
 def error_message(e: BaseException) -> str:
-    "One line for a user's mistake: an error the OS raised names its file and says why; any other error is its own message."
+    "One line for a user's mistake: an error the OS raised names its file and says why; any other error is its own message (and its notes)."
     if isinstance(e, OSError) and e.errno is not None and e.strerror:
-        return f"{e.strerror}: {e.filename}" + (f" -> {e.filename2}" if e.filename2 else "") if e.filename else e.strerror
-    return str(e)
+        msg = f"{e.strerror}: {e.filename}" + (f" -> {e.filename2}" if e.filename2 else "") if e.filename else e.strerror
+    else: msg = str(e)
+    return " ".join([msg, *getattr(e, "__notes__", [])])
 
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `ossad` command: a user's mistake is one line on stderr and exit code 2 (the traceback with --debug)."
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(argv); args.argv = argv
+    debug = "--debug" in argv                          # accepted anywhere: ossad --debug train ... or ossad train ... --debug
+    args = parser.parse_args([a for a in argv if a != "--debug"]); args.argv, args.debug = argv, debug
     if args.command is None: parser.print_help(); return 0
     try:
         train(args) if args.command == "train" else evaluate(args)
     except USER_ERRORS as e:
-        if args.debug: raise
+        if args.debug or not is_user_error(e): raise
         print(f"ossad: error: {error_message(e)}", file=sys.stderr); return 2
     except KeyboardInterrupt:
         if args.debug: raise

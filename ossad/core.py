@@ -66,6 +66,15 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device("cpu")
 
 # %% ../nbs/00_core.ipynb #c023
+def _umask() -> int:
+    "The process's umask, read without changing it where the OS tells it (Linux), else by setting and restoring it."
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"): return int(line.split()[1], 8)
+    except (OSError, ValueError): pass
+    mask = os.umask(0o022); os.umask(mask); return mask
+
 @contextmanager
 def atomic_path(path: str | Path):
     "Yield a temporary path beside `path`; on success rename it to `path`, on error delete it and leave `path` as it was."
@@ -74,8 +83,7 @@ def atomic_path(path: str | Path):
     os.close(fd)
     try:
         yield Path(tmp)
-        mask = os.umask(0); os.umask(mask)                  # mkstemp makes the file private (0600): give it the
-        os.chmod(tmp, 0o666 & ~mask)                        # permissions any other new file would get
+        os.chmod(tmp, 0o666 & ~_umask())                   # mkstemp makes the file private (0600): give it what any new file gets
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp): os.remove(tmp)

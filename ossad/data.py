@@ -82,6 +82,8 @@ def read_image(path: str | Path, channels: int | None = None) -> torch.Tensor:
         # the same brightness in every image; scaling each image by its own range would not
         if a.dtype.itemsize > 2 and not (path.suffix.lower() != ".npy" and mode.startswith("I")):
             raise ImageDecodeError(f"{path}: expected 8- or 16-bit integer pixels, found {a.dtype}")
+        if a.dtype.itemsize == 1 or a.min() < 0 or a.max() > 65535:
+            raise ImageDecodeError(f"{path}: expected unsigned 8- or 16-bit pixels (0 to 65535), found {a.dtype} from {a.min()} to {a.max()}")
         a = np.round(a.astype(np.float64).clip(0, 65535) * (255.0 / 65535.0)).astype(np.uint8)
     img = _as_uint8_chw(a, str(path))
     return _fix_channels(img, channels, str(path))

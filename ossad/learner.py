@@ -291,14 +291,19 @@ class GradClip(Callback):
 # %% ../nbs/08_learner.ipynb #c060
 class NonFiniteGuard(Callback):
     "Stop training before a NaN or infinite loss is backpropagated, put back the model's state at the end of the last finite step, and save it to `out/last_good.pt` (when the learner has a run folder and every tensor is finite)."
+    good = None
     def before_fit(self, learn): self.good = {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
     def after_step(self, learn):
-        for k, v in learn.model.state_dict().items(): self.good[k].copy_(v)
+        sd = learn.model.state_dict()
+        if self.good is None or sd.keys() != self.good.keys() or any(v.shape != self.good[k].shape for k, v in sd.items()):
+            self.before_fit(learn)                             # a buffer appeared or changed shape (fitted during training): copy anew
+        else:
+            for k, v in sd.items(): self.good[k].copy_(v)
     def before_backward(self, learn):
         if math.isfinite(float(learn.loss.detach())): return
-        learn.model.load_state_dict(self.good)                 # undo what the bad forward pass changed (batch-norm statistics)
+        if self.good is not None: learn.model.load_state_dict(self.good)   # undo what the bad forward pass changed (batch-norm statistics)
         vals, where = {k: float(v.detach()) for k, v in learn.terms.items()}, ""
-        bad = [k for k, v in self.good.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        bad = [k for k, v in learn.model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
         if bad: where = f" The model's last state is not finite either ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}), so no last_good.pt was written."
         elif learn.out is not None: where = f" The last good weights were saved to {learn.save(learn.out / 'last_good.pt')}."
         raise NonFiniteLossError(f"the training loss became non-finite at epoch {learn.epoch}, step {learn.it} (terms: {vals}); "

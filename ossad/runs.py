@@ -150,11 +150,12 @@ def run_folder_lock(out: str | Path):
     "Hold an exclusive lock on run folder `out` (an OS lock on `.NAME.lock` beside it, holding our pid); refuse at once if another process holds it."
     out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
     try: import fcntl
-    except ImportError: fcntl = None                   # Windows: no flock; runs are not locked there
+    except ImportError:                                # Windows: no flock; runs are not locked there (staging still applies)
+        yield out; return
     while True:
         fd = os.open(_lock_name(out), os.O_RDWR | os.O_CREAT, 0o666)
         try:
-            if fcntl: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             os.close(fd)
@@ -209,6 +210,8 @@ def train_run(spec: RunSpec, out: str | Path | None = None, overwrite: bool = Fa
               command: str | None = None, data: ImageSet | None = None, figures: bool = True) -> tuple[dict, Learner]:
     "Train `spec`, evaluate it once with the final weights, write the run folder `out` (default `spec.default_out()`); return (metrics, learner)."
     out = Path(out).expanduser() if out is not None else spec.default_out()
+    out = out.resolve() if out.is_symlink() else Path(os.path.abspath(out))   # a link is followed: the run goes where it points
+    if not out.name: raise RunFolderError(f"--out {out} has no folder name; give a folder such as runs/my-run")
     _check_out(out, overwrite)                         # fail fast, before the lock and the data
     with run_folder_lock(out):
         _recover(out); _check_out(out, overwrite)     # (a cut replacement first gets its run back)
@@ -217,14 +220,15 @@ def train_run(spec: RunSpec, out: str | Path | None = None, overwrite: bool = Fa
         try:
             m, learn = _train_into(spec, staging, device, progress, command, data, figures)
             done = True
-        except NonFiniteLossError as e:                # keep the weights worth a look (last_good.pt, model.pt) where the message says
+        except BaseException as e:                     # keep the weights worth a look (last_good.pt, model.pt) where the message says
             kept = [f for f in ("last_good.pt", "model.pt") if (staging / f).exists()]
             if not kept: raise
             failed = out.parent / f"{out.name}.failed"
             if failed.exists(): shutil.rmtree(failed)
             os.replace(staging, failed)
-            raise NonFiniteLossError(str(e).replace(str(staging), str(failed)) + f" {out} was left as it was; this run's "
-                                     f"{' and '.join(kept)} {'is' if len(kept) == 1 else 'are'} in {failed}.") from None
+            note = f"{out} was left as it was; this run's {' and '.join(kept)} {'is' if len(kept) == 1 else 'are'} in {failed}."
+            if isinstance(e, NonFiniteLossError): raise NonFiniteLossError(str(e).replace(str(staging), str(failed)) + " " + note) from None
+            e.add_note(note); raise
         finally:
             if not done and staging.exists(): shutil.rmtree(staging, ignore_errors=True)
         _publish(staging, out)
@@ -249,7 +253,7 @@ def _train_into(spec, out, device, progress, command, data, figures):
                    split=split.record, command=command, environment=machine_info(learn.device),
                    started=time.strftime("%Y-%m-%dT%H:%M:%S%z")), out / "config.json")
     learn.fit()
-    learn.save(out / "model.pt")                 # the weights are kept even if the evaluation below fails
+    learn.save(out / "model.pt")                 # if the evaluation below fails, the weights are kept (in OUT.failed)
     save_json(learn.history, out / "history.json")
     m = learn.evaluate()
     save_json(dict(m, method=spec.method, dataset=spec.dataset, setting=spec.setting, shots=spec.shots, seed=spec.seed), out / "metrics.json")
@@ -307,5 +311,6 @@ def evaluate_run(run: str | Path, device=None, progress: bool = True, figures: b
     if ck["split"] != rc["split"] or ck["seed"] != rc["seed"]:
         raise ValueError(f"{run / 'model.pt'} was trained on another split or seed than {run / 'config.json'} records")
     m = learn.evaluate()
-    if figures: save_result_figures(run, learn.last_scores, split.test.labels, split.test.classes, title=rc["method"])
+    if figures:
+        with run_folder_lock(run): save_result_figures(run, learn.last_scores, split.test.labels, split.test.classes, title=rc["method"])
     return m

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 
+import ossad.cli
 import ossad.runs
 from ossad.cli import main
 from ossad.detector import NonFiniteLossError
@@ -203,3 +204,30 @@ def test_an_out_the_os_refuses_is_one_line(tmp_path, monkeypatch, capsys):
     assert main(["train", *TINY, "--out", str(tmp_path / "locked" / "run")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ossad: error: Permission denied: ") and "Traceback" not in err, err
+
+
+def test_a_failed_evaluation_keeps_the_weights_aside(tmp_path, monkeypatch, capsys):
+    "Training finished, evaluation failed: the weights are worth keeping; they go to OUT.failed and OUT is left as it was."
+    def fail(self, *a, **k): raise ValueError("the evaluation failed")
+    monkeypatch.setattr(ossad.runs.Learner, "evaluate", fail)
+    assert main(["train", *TINY, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "the evaluation failed" in err and f"model.pt is in {tmp_path / 'run.failed'}" in err, err
+    assert (tmp_path / "run.failed" / "model.pt").exists() and not (tmp_path / "run").exists() and hidden(tmp_path) == []
+
+
+def test_an_out_that_is_a_link_is_followed(tmp_path, capsys):
+    real, link = tmp_path / "real", tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    assert main(["train", *TINY, "--out", str(link)]) == 0
+    assert main(["train", *TINY, "--seed", "1", "--out", str(link), "--overwrite"]) == 0
+    assert link.is_symlink() and json.loads((real / "config.json").read_text())["seed"] == 1 and hidden(tmp_path) == []
+
+
+def test_debug_after_the_subcommand_and_bugs_are_not_hidden(monkeypatch):
+    with pytest.raises(ValueError, match="unknown device"):
+        main(["train", *TINY, "--device", "tpu9", "--debug"])
+    def bug(*a, **k): raise OSError("something inside ossad went wrong")   # a bare OSError, no file: a bug, shown with its traceback
+    monkeypatch.setattr(ossad.cli, "train_run", bug)
+    with pytest.raises(OSError, match="went wrong"):
+        main(["train", *TINY])

