@@ -10,7 +10,7 @@ from scipy.stats import rankdata
 from scipy import ndimage
 
 # %% auto #0
-__all__ = ['auroc', 'auprc', 'per_class_auroc', 'image_metrics', 'pixel_auroc', 'pro_curve', 'pro_score']
+__all__ = ['auroc', 'auprc', 'per_class_auroc', 'image_metrics', 'auroc_ci', 'pixel_auroc', 'pro_curve', 'pro_score']
 
 # %% ../nbs/03_metrics.ipynb #c005
 def _np(x) -> np.ndarray:
@@ -61,6 +61,21 @@ def image_metrics(labels, scores, classes=None) -> dict:
     out = {"auroc": auroc(labels, scores), "auprc": auprc(labels, scores)}
     if classes is not None: out["per_class_auroc"] = per_class_auroc(labels, scores, classes)
     return out
+
+# %% ../nbs/03_metrics.ipynb #c019c
+def auroc_ci(labels, scores, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    "Percentile bootstrap interval of the AUROC at `level`: normals and anomalies resampled separately, `n_boot` times, seeded."
+    y, s = _check(labels, scores, "AUROC")
+    if not 0 < level < 1: raise ValueError(f"level must lie in (0, 1), got {level}")
+    if n_boot < 10: raise ValueError(f"n_boot must be at least 10, got {n_boot}")
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
+    vals = np.empty(n_boot)
+    for b in range(n_boot):
+        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+        vals[b] = auroc(y[idx], s[idx])
+    a = (1 - level) / 2
+    return float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))
 
 # %% ../nbs/03_metrics.ipynb #c021
 def pixel_auroc(masks, maps) -> float:
