@@ -235,6 +235,10 @@ def train_run(spec: RunSpec, out: str | Path | None = None, overwrite: bool = Fa
         learn.out = out
     return m, learn
 
+def _used_images(data: ImageSet, split: Split) -> ImageSet:
+    "Every image of `data` that the run uses: training normals, labelled anomalies and the test set."
+    return ImageSet(data.store, torch.cat([s.index for s in (split.train_normal, split.train_anomalies, split.test)]))
+
 def _train_into(spec, out, device, progress, command, data, figures):
     cfg = spec.config()
     data = load_dataset(spec.dataset, spec.root, spec.category, spec.channels) if data is None else data
@@ -242,7 +246,7 @@ def _train_into(spec, out, device, progress, command, data, figures):
     if progress: print(split, file=sys.stderr)
     learn = Learner(build_detector(spec.method, cfg, spec.seed), split, cfg, seed=spec.seed, device=device, out=out, progress=progress)
     _check_space(out.parent, learn.model)
-    used = ImageSet(data.store, torch.cat([s.index for s in (split.train_normal, split.train_anomalies, split.test)]))
+    used = _used_images(data, split)
     used.tensors(cfg.train.image_size, progress=progress)   # decode every image the run uses, test set included, before training
     tag = getattr(cfg.model, "variant", None) or spec.method
     save_json(dict(method=spec.method, variant=getattr(cfg.model, "variant", None), preset=spec.preset, settings=spec.settings,
@@ -302,7 +306,7 @@ def evaluate_run(run: str | Path, device=None, progress: bool = True, figures: b
     data = load_dataset(spec.dataset, spec.root, spec.category, spec.channels)
     split = spec.split(data)
     if split.record != rc["split"]: raise ValueError(f"the data set changed since {run} was trained: the split no longer matches config.json")
-    _check_data(rc, ImageSet(data.store, torch.cat([s.index for s in (split.train_normal, split.train_anomalies, split.test)])), run)
+    _check_data(rc, _used_images(data, split), run)
     learn = Learner(build_detector(spec.method, cfg, 0), split, cfg, seed=spec.seed, device=device, progress=progress).load(run / "model.pt")
     ck, trained = learn.checkpoint, _plain(asdict(trained_cfg))
     diff = _differences(ck["config"], trained)
