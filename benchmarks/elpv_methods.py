@@ -13,8 +13,23 @@ with its final weights. After every run the tables are rewritten, so an interrup
     python benchmarks/elpv_methods.py --methods devnet dra saliencycut --backbone efficientnet_lite0 --weights imagenet --set image_size=128 --name elpv_pretrained
 
 --resume keeps the rows already in the CSV and runs only the missing (method, setting, seed) combinations.
+
+Parallel runs. Each run is independent, so --workers N trains N runs at once, each in its own process with
+cores // N PyTorch threads (--threads to choose). On a 2-core CPU two 1-thread workers finish a sweep sooner than one
+2-thread process, because a small network's step does not keep two threads busy (measured: see the note under the
+tables of elpv_workers_2x1 and elpv_workers_1x2):
+
+    python benchmarks/elpv_methods.py --methods devnet dra --workers 2 --name elpv_devnet_dra
+
+Beyond one machine, use the scheduler you already have rather than ours: every (seed, setting, method) is a
+separate command, so a Slurm job array (one task per seed) or a Ray/Dask map over the same list does it. Each
+task writes its own table, then one command merges them:
+
+    # sbatch --array=0-2 --wrap 'python benchmarks/elpv_methods.py --seeds $SLURM_ARRAY_TASK_ID --name elpv_part$SLURM_ARRAY_TASK_ID'
+    python benchmarks/elpv_methods.py --seeds 0 1 2 --tables-only --merge benchmarks/results/elpv_part*.csv --name elpv_all
 """
-import argparse, csv, json, math, shlex, sys, time
+import argparse, csv, json, math, multiprocessing, os, shlex, sys, time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import torch
@@ -36,13 +51,14 @@ ap.add_argument("--backbone", default=None, help="backbone for every method (res
 ap.add_argument("--weights", default=None, help="backbone weights for every method (none, imagenet, or a file)")
 ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting for every method, as `ossad train --set` (repeatable), e.g. --set image_size=128")
 ap.add_argument("--device", default=None)
+ap.add_argument("--workers", type=int, default=1, help="runs trained at once, each in its own process (default 1: one after another)")
+ap.add_argument("--threads", type=int, default=None, help="PyTorch threads per worker (default: all cores with one worker, else cores // workers)")
 ap.add_argument("--name", default="elpv_methods")
 ap.add_argument("--tables-only", action="store_true", help="rebuild the Markdown tables from an existing CSV (same other arguments) without training")
 ap.add_argument("--resume", action="store_true", help="keep the rows of an existing CSV and run only the (method, setting, seed) runs it lacks")
+ap.add_argument("--merge", nargs="+", default=[], metavar="CSV", help="with --tables-only: build the tables from the rows of these CSVs (e.g. one per job-array task)")
 ap.add_argument("--note", action="append", default=[], help="a line of context to add under the tables (e.g. what shared the machine)")
-args = ap.parse_args()
-
-out_dir = Path(__file__).resolve().parent / "results"; out_dir.mkdir(exist_ok=True)
+out_dir = Path(__file__).resolve().parent / "results"
 def _command(argv):
     keep, skip = [], False
     for a in argv:   # the training command, without the table-rebuilding options
@@ -51,10 +67,9 @@ def _command(argv):
         if a == "--note": skip = True; continue
         keep.append(a)
     return "python benchmarks/elpv_methods.py " + " ".join(shlex.quote(a) for a in keep)
-command = _command(sys.argv[1:])
 
-device = torch.device(args.device) if args.device else (torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu"))
-machine = describe_machine(machine_info(device))
+def get_device(a):
+    return torch.device(a.device) if a.device else (torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu"))
 
 def build(spec):
     "method[:variant][@pseudo] -> (method name, config): the preset with the spec's variant, pseudo-anomaly source and --weights (ossad.runs, as the CLI)"
@@ -66,10 +81,7 @@ def runnable(spec, sname):
     "Methods that need labelled anomalies cannot run the anomaly-free setting."
     return SETTINGS[sname]["shots"] > 0 or not get_method(build(spec)[0]).detector.needs_anomalies
 
-rows_path, md_path = out_dir / f"{args.name}.csv", out_dir / f"{args.name}.md"
 fields = ["method", "setting", "seed", "auroc", "auprc", "unseen_auroc", "per_class_auroc", "train_seconds", "train_images_per_second", "eval_images_per_second"]
-rows = []
-
 def fmt(vals, digits=3):
     vals = [v for v in vals if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if not vals: return "–"
@@ -110,42 +122,82 @@ def write_tables(done: bool):
     lines += [""] + [f"Note: {n}" for n in args.note]
     md_path.write_text("\n".join(lines) + "\n")
 
-def read_rows():
-    if not rows_path.exists(): sys.exit(f"--tables-only/--resume: {rows_path} does not exist; run the benchmark without them first")
-    with open(rows_path) as f:
+def read_rows(path=None):
+    path = path or rows_path
+    if not path.exists(): sys.exit(f"--tables-only/--resume: {path} does not exist; run the benchmark without them first")
+    with open(path) as f:
         for r in csv.DictReader(f):
             num = lambda v: None if v in ("", "None") else float(v)
             rows.append(dict(r, seed=int(r["seed"]), auroc=num(r["auroc"]), auprc=num(r["auprc"]), unseen_auroc=num(r["unseen_auroc"]),
                              per_class_auroc=json.loads(r["per_class_auroc"]), train_seconds=num(r["train_seconds"]),
                              train_images_per_second=num(r["train_images_per_second"]), eval_images_per_second=num(r["eval_images_per_second"])))
 
-if args.tables_only or args.resume: read_rows()
-if args.tables_only and md_path.exists():   # the machine that ran the benchmark, not the one rebuilding its tables
-    machine = next((l[len("- machine: "):] for l in md_path.read_text().splitlines() if l.startswith("- machine: ")), machine)
-if args.tables_only:
-    expected = {(m, st, sd) for m in args.methods for st in args.settings for sd in args.seeds if runnable(m, st)}
-    write_tables(done={(r["method"], r["setting"], r["seed"]) for r in rows} >= expected)
-    print(md_path.read_text()); sys.exit(0)
+DATA = None
 
-data = load_elpv()
-data.tensors(build(args.methods[0])[1].train.image_size, progress=False)   # decode once; every split shares the cache
-for seed in args.seeds:
-    for sname in args.settings:
-        split = make_split(data, seed=seed, **SETTINGS[sname])
-        for spec in args.methods:
-            label, (name, cfg) = spec, build(spec)
-            if any((r["method"], r["setting"], r["seed"]) == (label, sname, seed) for r in rows): continue   # --resume: already measured
-            if not runnable(spec, sname): continue
-            learn = Learner(build_detector(name, cfg, seed), split, cfg, seed=seed, device=device, progress=False)
-            learn.fit()
-            m = learn.evaluate()
-            unseen = split.record["unseen_classes"] if SETTINGS[sname]["setting"] == "hard" else []
-            rows.append(dict(method=label, setting=sname, seed=seed, auroc=m["auroc"], auprc=m["auprc"],
-                             unseen_auroc=m["per_class_auroc"][unseen[0]] if unseen else None, per_class_auroc=m["per_class_auroc"],
-                             train_seconds=m["train_seconds"], train_images_per_second=m["train_images_per_second"],
-                             eval_images_per_second=m["eval_images_per_second"]))
-            print(f"{label:>14} {sname:>13} seed {seed}: AUROC {m['auroc']:.4f} AUPRC {m['auprc']:.4f} {m['per_class_auroc']} "
-                  f"train {m['train_seconds']:.0f}s", flush=True)
-            write_tables(done=False)
-write_tables(done=True)
-print(md_path.read_text())
+def init_worker(a, threads):
+    "In a worker process: the benchmark's arguments and its number of PyTorch threads."
+    global args
+    args = a
+    if threads: torch.set_num_threads(threads)
+
+def run_one(job):
+    "Train and evaluate one (seed, setting, method) run; return its row."
+    global DATA
+    seed, sname, spec = job
+    name, cfg = build(spec)
+    if DATA is None:
+        DATA = load_elpv(); DATA.tensors(cfg.train.image_size, progress=False)   # decode once per process; every split shares the cache
+    split = make_split(DATA, seed=seed, **SETTINGS[sname])
+    learn = Learner(build_detector(name, cfg, seed), split, cfg, seed=seed, device=get_device(args), progress=False)
+    learn.fit()
+    m = learn.evaluate()
+    unseen = split.record["unseen_classes"] if SETTINGS[sname]["setting"] == "hard" else []
+    return dict(method=spec, setting=sname, seed=seed, auroc=m["auroc"], auprc=m["auprc"],
+                unseen_auroc=m["per_class_auroc"][unseen[0]] if unseen else None, per_class_auroc=m["per_class_auroc"],
+                train_seconds=m["train_seconds"], train_images_per_second=m["train_images_per_second"],
+                eval_images_per_second=m["eval_images_per_second"])
+
+def report(row):
+    rows.append(row)
+    order = {(sd, st, m): i for i, (sd, st, m) in enumerate((sd, st, m) for sd in args.seeds for st in args.settings for m in args.methods)}
+    rows.sort(key=lambda r: order.get((r["seed"], r["setting"], r["method"]), -1))   # the CSV in the sweep's order, however the workers finish
+    print(f"{row['method']:>14} {row['setting']:>13} seed {row['seed']}: AUROC {row['auroc']:.4f} AUPRC {row['auprc']:.4f} {row['per_class_auroc']} "
+          f"train {row['train_seconds']:.0f}s", flush=True)
+    write_tables(done=False)
+
+if __name__ == "__main__":
+    args = ap.parse_args()
+    if args.workers < 1 or (args.threads is not None and args.threads < 1): sys.exit("--workers and --threads must be at least 1")
+    threads = args.threads or (None if args.workers == 1 else max(1, (os.cpu_count() or 1) // args.workers))
+    init_worker(args, threads)
+    out_dir.mkdir(exist_ok=True)
+    command = _command(sys.argv[1:])
+    machine = describe_machine(machine_info(get_device(args)))
+    rows_path, md_path = out_dir / f"{args.name}.csv", out_dir / f"{args.name}.md"
+    rows = []
+    if args.merge and not args.tables_only: sys.exit("--merge builds tables from existing CSVs: use it with --tables-only")
+    if args.merge:
+        for p in args.merge: read_rows(Path(p))
+    elif args.tables_only or args.resume: read_rows()
+    first_md = Path(args.merge[0]).with_suffix(".md") if args.merge else md_path
+    if args.tables_only and first_md.exists():   # the machine that ran the benchmark, not the one rebuilding its tables
+        machine = next((l[len("- machine: "):] for l in first_md.read_text().splitlines() if l.startswith("- machine: ")), machine)
+    if args.tables_only:
+        expected = {(m, st, sd) for m in args.methods for st in args.settings for sd in args.seeds if runnable(m, st)}
+        write_tables(done={(r["method"], r["setting"], r["seed"]) for r in rows} >= expected)
+        print(md_path.read_text()); sys.exit(0)
+    if args.workers > 1: machine += f"; {args.workers} runs at a time, {threads} thread(s) each"
+    done = {(r["method"], r["setting"], r["seed"]) for r in rows}          # --resume: already measured
+    jobs = [(seed, sname, spec) for seed in args.seeds for sname in args.settings for spec in args.methods
+            if (spec, sname, seed) not in done and runnable(spec, sname)]
+    t0 = time.perf_counter()
+    if args.workers == 1:
+        for job in jobs: report(run_one(job))
+    else:                                        # separate processes (spawned: no PyTorch thread pool crosses a fork)
+        with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker, initargs=(args, threads)) as pool:
+            for fut in as_completed([pool.submit(run_one, job) for job in jobs]): report(fut.result())
+    wall = time.perf_counter() - t0
+    args.note.append(f"{len(jobs)} runs trained in {wall:.0f} s of wall-clock time ({args.workers} at a time"
+                     + (f", {threads} thread(s) each)" if threads else ")"))
+    write_tables(done=True)
+    print(md_path.read_text())

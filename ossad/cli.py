@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--image-size", type=int, help="override the preset's image size")
     t.add_argument("--batch-size", type=int, help="override the preset's batch size")
     t.add_argument("--lr", type=float, help="override the preset's learning rate")
-    t.add_argument("--amp", action="store_true", help="mixed precision")
+    t.add_argument("--amp", action=argparse.BooleanOptionalAction, help="mixed precision, bfloat16 on a CPU, float16 on CUDA (default: auto, on for CUDA and CPUs with bf16 matrix units)")
+    t.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="channels-last memory format (default: auto, with --amp's choice)")
     t.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best available)")
     t.add_argument("--out", help="run folder (default: runs/<method>-<dataset>-<setting>-<shots>shot-seed<seed>)")
     t.add_argument("--overwrite", action="store_true", help="replace an existing run folder's files")
@@ -91,7 +92,8 @@ def methods_with(key: str) -> list[str]:
 def settings_of(args) -> dict:
     "The settings the train options ask for, in order: the shortcut flags (--epochs, --variant, --pseudo, --outliers, ...), then every --set."
     s = {k: getattr(args, k) for k in ("epochs", "steps_per_epoch", "image_size", "batch_size", "lr") if getattr(args, k) is not None}
-    if args.amp: s["amp"] = True
+    if args.amp is not None: s["amp"] = args.amp
+    if args.channels_last is not None: s["channels_last"] = args.channels_last
     if args.outliers and args.pseudo: raise ValueError("--outliers and --pseudo both choose the pseudo-anomaly source; give one of them")
     for flag, key in (("variant", "variant"), ("pseudo", "pseudo"), ("outliers", "pseudo")):
         if getattr(args, flag) and not _has_setting(args.method, key):

@@ -86,7 +86,8 @@ class TrainConfig:
     schedule: Schedule = field(default_factory=Schedule)   # ×0.1 every 10 epochs, as DevNet's and DRA's code
     grad_clip: float | None = 1.0  # max gradient norm; None to disable
     rotate: float = 180.0          # random rotation in [-rotate, rotate] degrees of training images
-    amp: bool = False              # mixed precision (bfloat16 on CPU, float16 on CUDA)
+    amp: bool | str = "auto"       # mixed precision (bfloat16 on CPU, float16 on CUDA): True, False, or "auto" (on where measured faster)
+    channels_last: bool | str = "auto"  # channels-last memory format for images and conv weights: True, False, or "auto"
     eval_batch_size: int = 64
 
     def __post_init__(self):
@@ -94,7 +95,9 @@ class TrainConfig:
                   ("anomaly_fraction", 0 <= self.anomaly_fraction < 1, "in [0, 1)"), ("epochs", self.epochs >= 0, "0 or more"),
                   ("steps_per_epoch", self.steps_per_epoch >= 1, "at least 1"), ("lr", self.lr > 0, "positive"),
                   ("weight_decay", self.weight_decay >= 0, "0 or more"), ("grad_clip", self.grad_clip is None or self.grad_clip > 0, "positive or None"),
-                  ("eval_batch_size", self.eval_batch_size >= 1, "at least 1")]
+                  ("eval_batch_size", self.eval_batch_size >= 1, "at least 1"),
+                  ("amp", self.amp in (True, False, "auto"), "true, false or 'auto'"),
+                  ("channels_last", self.channels_last in (True, False, "auto"), "true, false or 'auto'")]
         for name, ok, want in checks:
             if not ok: raise ValueError(f"train.{name} must be {want}, got {getattr(self, name)!r}")
 
@@ -142,6 +145,7 @@ def parse_value(text: str, tp=None):
     if base is bool or (base is None and low in ("true", "false")):
         if low in ("true", "1", "yes", "on"): return True
         if low in ("false", "0", "no", "off"): return False
+        if str in args: return text                        # e.g. `bool | str`: "auto"
         raise ValueError(f"expected true or false, got {text!r}")
     if base is int:
         try: return int(text)

@@ -125,17 +125,21 @@ class Flow(nn.Module):
             raise ValueError(f"this flow takes rows of {self.channels} values (N, {self.channels}), got shape {tuple(x.shape)}")
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        "(z, log|det ∂z/∂x|) of each row of x (N, channels)."
+        "(z, log|det ∂z/∂x|) of each row of x (N, channels), in float32 even inside a mixed-precision autocast."
         self._check(x)
-        logdet = x.new_zeros(len(x))
-        for b in self.blocks:
-            x, ld = b(x, cond); logdet = logdet + ld
+        with torch.autocast(x.device.type, enabled=False):
+            x, cond = x.float(), (None if cond is None else cond.float())
+            logdet = x.new_zeros(len(x))
+            for b in self.blocks:
+                x, ld = b(x, cond); logdet = logdet + ld
         return x, logdet
 
     def inverse(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        "x from z, through the blocks in reverse order."
+        "x from z, through the blocks in reverse order (in float32)."
         self._check(z)
-        for b in reversed(self.blocks): z = b.inverse(z, cond)
+        with torch.autocast(z.device.type, enabled=False):
+            z, cond = z.float(), (None if cond is None else cond.float())
+            for b in reversed(self.blocks): z = b.inverse(z, cond)
         return z
 
     def log_prob(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:

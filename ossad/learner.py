@@ -20,8 +20,9 @@ from .detector import (Batch, TrainData, Callback, PseudoAnomalies, TrainConfig,
                             NoAnomaliesError, NonFiniteLossError)
 
 # %% auto #0
-__all__ = ['BalancedBatchSampler', 'random_rotate', 'Learner', 'RandomRotation', 'ProgressBar', 'MixedPrecision', 'GradClip',
-           'NonFiniteGuard', 'Schedulers', 'default_callbacks']
+__all__ = ['BalancedBatchSampler', 'random_rotate', 'half_dtype', 'cpu_features', 'fast_path', 'resolve_fast_path', 'Learner',
+           'RandomRotation', 'ProgressBar', 'MixedPrecision', 'ChannelsLast', 'GradClip', 'NonFiniteGuard',
+           'Schedulers', 'default_callbacks']
 
 # %% ../nbs/08_learner.ipynb #c006
 class BalancedBatchSampler:
@@ -56,6 +57,44 @@ def random_rotate(images: torch.Tensor, degrees: float, generator: torch.Generat
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
+# %% ../nbs/08_learner.ipynb #c052
+def half_dtype(device: torch.device) -> torch.dtype | None:
+    "The autocast dtype of mixed precision on `device`: bfloat16 on a CPU that has bf16 kernels, float16 on CUDA, None elsewhere (MPS)."
+    if device.type == "cuda": return torch.float16
+    if device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported(): return torch.bfloat16
+    return None
+
+def cpu_features(cpuinfo: str | None = None) -> tuple[str, set[str]]:
+    "The CPU's vendor and feature flags, from /proc/cpuinfo (or the text `cpuinfo`); ('', set()) where there is none (macOS, Windows)."
+    if cpuinfo is None:
+        try: cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError: return "", set()
+    vendor, flags = "", set()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "vendor_id" and not vendor: vendor = value.strip()
+        if key.strip() == "flags" and not flags: flags = set(value.split())
+    return vendor, flags
+
+def fast_path(device: str | torch.device | None = None, cpuinfo: str | None = None) -> dict:
+    "What `amp='auto'` and `channels_last='auto'` mean on `device`: a dict with `amp`, `channels_last` and the `reason`, by the rule of the table above."
+    device = get_device(device)
+    if device.type == "cuda": return dict(amp=True, channels_last=True, reason="CUDA: float16 tensor cores")
+    if device.type != "cpu": return dict(amp=False, channels_last=False, reason=f"{device.type}: float32")
+    vendor, flags = cpu_features(cpuinfo)
+    if cpuinfo is None and half_dtype(device) is None: return dict(amp=False, channels_last=False, reason="no bf16 kernels in this PyTorch: float32")
+    if "amx_bf16" in flags: return dict(amp=True, channels_last=True, reason="CPU with AMX-BF16: bfloat16")
+    if vendor == "AuthenticAMD" and "avx512_bf16" in flags: return dict(amp=True, channels_last=True, reason="AMD CPU with AVX512-BF16: bfloat16")
+    return dict(amp=False, channels_last=False, reason="CPU without bf16 matrix units: float32")
+
+def resolve_fast_path(config: TrainConfig, device: str | torch.device | None = None) -> TrainConfig:
+    "Replace 'auto' in `config.amp` and `config.channels_last` by `fast_path(device)`'s choice (in place); return `config`."
+    if "auto" in (config.amp, config.channels_last):
+        fp = fast_path(device)
+        if config.amp == "auto": config.amp = fp["amp"]
+        if config.channels_last == "auto": config.channels_last = fp["channels_last"]
+    return config
+
 # %% ../nbs/08_learner.ipynb #c015
 class Learner:
     "Trains a `Detector` on a `Split`: a short loop whose extras are callbacks; evaluates on the test split; saves and loads checkpoints."
@@ -76,7 +115,9 @@ class Learner:
         self.generator = make_generator(spawn(seed, "train"))
         self.history, self.epoch, self.train_seconds, self.sampler = [], 0, 0.0, None
         self.scaler, self.amp_dtype = torch.amp.GradScaler("cuda", enabled=False), None   # MixedPrecision changes both
-        base = default_callbacks(self.train_config, progress) if cbs is None else list(cbs)
+        self.memory_format = torch.contiguous_format                                        # ChannelsLast changes it
+        resolve_fast_path(self.train_config, self.device)   # "auto" becomes what is measured faster here (see "The fast path")
+        base = default_callbacks(self.train_config, progress, self.device) if cbs is None else list(cbs)
         self.cbs = sorted(base + list(model.callbacks()), key=lambda c: c.order)
         self("after_create")
 
@@ -179,9 +220,10 @@ def predict(self: Learner, images: ImageSet | torch.Tensor, fn: str = "score") -
     if x.shape[-1] != s or x.shape[-2] != s:
         x = F.interpolate(x.float(), size=(s, s), mode="bilinear", antialias=True).round().clamp(0, 255).to(torch.uint8)
     self.model.eval()
-    out = []
+    out, fmt = [], getattr(self, "memory_format", torch.contiguous_format)
     for i in range(0, len(x), bs):
-        with torch.no_grad(), self.autocast(): out.append(getattr(self.model, fn)(to_model_input(x[i:i + bs].to(self.device))).float().cpu())
+        with torch.inference_mode(), self.autocast():
+            out.append(getattr(self.model, fn)(to_model_input(x[i:i + bs].to(self.device)).contiguous(memory_format=fmt)).float().cpu())
     return torch.cat(out) if out else torch.zeros(0)
 
 @patch
@@ -270,12 +312,21 @@ class ProgressBar(Callback):
     def after_fit(self, learn):
         if getattr(self, "bar", None) is not None: self.bar.close(); self.bar = None
 
-# %% ../nbs/08_learner.ipynb #c052
+# %% ../nbs/08_learner.ipynb #c052j
 class MixedPrecision(Callback):
     "Autocast forward passes to bfloat16 (CPU) or float16 with gradient scaling (CUDA)."
     def after_create(self, learn):
-        learn.amp_dtype = torch.float16 if learn.device.type == "cuda" else torch.bfloat16
+        learn.amp_dtype = half_dtype(learn.device)
+        if learn.amp_dtype is None: raise ValueError(f"mixed precision (amp=True) is not available on {learn.device}; use amp=False")
         if learn.device.type == "cuda": learn.scaler = torch.amp.GradScaler("cuda")
+
+class ChannelsLast(Callback):
+    "Keep conv weights and batches in the channels-last memory format."
+    order = 95                                         # after every augmentation
+    def after_create(self, learn):
+        learn.memory_format = torch.channels_last
+        learn.model.to(memory_format=torch.channels_last)
+    def augment(self, learn): learn.batch.images = learn.batch.images.contiguous(memory_format=torch.channels_last)
 
 # %% ../nbs/08_learner.ipynb #c056
 def _params(opt: torch.optim.Optimizer) -> list[torch.Tensor]:
@@ -320,11 +371,13 @@ class Schedulers(Callback):
     def after_epoch(self, learn): self._step(learn, "epoch")
 
 # %% ../nbs/08_learner.ipynb #c068
-def default_callbacks(config: TrainConfig, progress: bool = True) -> list[Callback]:
-    "The callbacks a `TrainConfig` asks for: non-finite guard, schedulers, and rotation, clipping, mixed precision and a progress bar when on."
+def default_callbacks(config: TrainConfig, progress: bool = True, device: str | torch.device | None = None) -> list[Callback]:
+    "The callbacks a `TrainConfig` asks for: non-finite guard, schedulers, and rotation, clipping, mixed precision, channels-last and a progress bar when on ('auto' resolved on `device` first)."
+    resolve_fast_path(config, device)
     cbs = [NonFiniteGuard(), Schedulers()]
     if config.rotate: cbs.append(RandomRotation(config.rotate))
     if config.grad_clip: cbs.append(GradClip(config.grad_clip))
     if config.amp: cbs.append(MixedPrecision())
+    if config.channels_last: cbs.append(ChannelsLast())
     if progress: cbs.append(ProgressBar())
     return cbs

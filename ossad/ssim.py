@@ -84,7 +84,9 @@ def ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0, window: i
 # %% ../nbs/15_ssim.ipynb #c030
 def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor, window: int = 11, weights: tuple[float, ...] = MS_SSIM_WEIGHTS,
                         rho: float = 0.15, data_range: float = IMAGENET_SPAN) -> torch.Tensor:
-    "Eq. 12 per image (B,): rho · mean |x - x̂| / data_range + (1 - rho) · (1 - MS-SSIM(x, x̂))."
+    "Eq. 12 per image (B,): rho · mean |x - x̂| / data_range + (1 - rho) · (1 - MS-SSIM(x, x̂)), in float32 even inside a mixed-precision autocast."
     if not 0 <= rho <= 1: raise ValueError(f"rho must be in [0, 1], got {rho}")
-    mae = (x - x_hat).abs().flatten(1).mean(1) / data_range
-    return rho * mae + (1 - rho) * (1 - ms_ssim(x, x_hat, data_range, window, weights=weights))
+    with torch.autocast(x.device.type, enabled=False):
+        x, x_hat = x.float(), x_hat.float()
+        mae = (x - x_hat).abs().flatten(1).mean(1) / data_range
+        return rho * mae + (1 - rho) * (1 - ms_ssim(x, x_hat, data_range, window, weights=weights))

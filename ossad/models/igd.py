@@ -243,7 +243,7 @@ def terms(self: Descriptor, x: torch.Tensor, feats: torch.Tensor, rho: float) ->
     "(ℓ_r, ℓ_h, z, x̂) of images x (n,3,size,size) with encoder features (n,E): each loss per image (n,)."
     z = self.head(feats)
     x_hat = self.decoder(z)
-    return reconstruction_loss(x, x_hat, self.window, self.weights, rho), gaussian_score(z, self.c, self.s), z, x_hat
+    return reconstruction_loss(x, x_hat, self.window, self.weights, rho), gaussian_score(z.float(), self.c, self.s), z, x_hat   # losses in float32
 
 @patch
 def branch_scores(self: IGD, images: torch.Tensor) -> dict[str, torch.Tensor]:
