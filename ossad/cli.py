@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, help="override the preset's batch size")
     t.add_argument("--lr", type=float, help="override the preset's learning rate")
     t.add_argument("--amp", action=argparse.BooleanOptionalAction, help="mixed precision, bfloat16 on a CPU, float16 on CUDA (default: auto, on for CUDA and CPUs with bf16 matrix units)")
-    t.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="channels-last memory format (default: auto, with --amp's choice)")
+    t.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="channels-last memory format (default: auto, on for CPUs and CUDA)")
     t.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best available)")
     t.add_argument("--out", help="run folder (default: runs/<method>-<dataset>-<setting>-<shots>shot-seed<seed>)")
     t.add_argument("--overwrite", action="store_true", help="replace an existing run folder's files")

@@ -82,10 +82,10 @@ def fast_path(device: str | torch.device | None = None, cpuinfo: str | None = No
     if device.type == "cuda": return dict(amp=True, channels_last=True, reason="CUDA: float16 tensor cores")
     if device.type != "cpu": return dict(amp=False, channels_last=False, reason=f"{device.type}: float32")
     vendor, flags = cpu_features(cpuinfo)
-    if cpuinfo is None and half_dtype(device) is None: return dict(amp=False, channels_last=False, reason="no bf16 kernels in this PyTorch: float32")
+    if cpuinfo is None and half_dtype(device) is None: return dict(amp=False, channels_last=True, reason="no bf16 kernels in this PyTorch: float32, channels-last")
     if "amx_bf16" in flags: return dict(amp=True, channels_last=True, reason="CPU with AMX-BF16: bfloat16")
     if vendor == "AuthenticAMD" and "avx512_bf16" in flags: return dict(amp=True, channels_last=True, reason="AMD CPU with AVX512-BF16: bfloat16")
-    return dict(amp=False, channels_last=False, reason="CPU without bf16 matrix units: float32")
+    return dict(amp=False, channels_last=True, reason="CPU without bf16 matrix units: float32, channels-last")
 
 def resolve_fast_path(config: TrainConfig, device: str | torch.device | None = None) -> TrainConfig:
     "Replace 'auto' in `config.amp` and `config.channels_last` by `fast_path(device)`'s choice (in place); return `config`."
