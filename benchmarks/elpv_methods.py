@@ -60,11 +60,14 @@ ap.add_argument("--merge", nargs="+", default=[], metavar="CSV", help="with --ta
 ap.add_argument("--note", action="append", default=[], help="a line of context to add under the tables (e.g. what shared the machine)")
 out_dir = Path(__file__).resolve().parent / "results"
 def _command(argv):
-    keep, skip = [], False
+    keep, skip = [], None   # skip: "one" (the option's value) or "many" (values up to the next option)
     for a in argv:   # the training command, without the table-rebuilding options
-        if skip: skip = False; continue
+        if skip == "one": skip = None; continue
+        if skip == "many" and not a.startswith("--"): continue
+        skip = None
         if a in ("--tables-only", "--resume"): continue
-        if a == "--note": skip = True; continue
+        if a == "--note": skip = "one"; continue
+        if a == "--merge": skip = "many"; continue
         keep.append(a)
     return "python benchmarks/elpv_methods.py " + " ".join(shlex.quote(a) for a in keep)
 
@@ -178,6 +181,8 @@ if __name__ == "__main__":
     if args.merge and not args.tables_only: sys.exit("--merge builds tables from existing CSVs: use it with --tables-only")
     if args.merge:
         for p in args.merge: read_rows(Path(p))
+        seen = set()                              # a run found in two files counts once
+        rows[:] = [r for r in rows if (k := (r["method"], r["setting"], r["seed"])) not in seen and not seen.add(k)]
     elif args.tables_only or args.resume: read_rows()
     first_md = Path(args.merge[0]).with_suffix(".md") if args.merge else md_path
     if args.tables_only and first_md.exists():   # the machine that ran the benchmark, not the one rebuilding its tables
@@ -195,7 +200,11 @@ if __name__ == "__main__":
         for job in jobs: report(run_one(job))
     else:                                        # separate processes (spawned: no PyTorch thread pool crosses a fork)
         with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker, initargs=(args, threads)) as pool:
-            for fut in as_completed([pool.submit(run_one, job) for job in jobs]): report(fut.result())
+            futures = [pool.submit(run_one, job) for job in jobs]
+            try:
+                for fut in as_completed(futures): report(fut.result())
+            except BaseException:                # a failed run (or Ctrl-C): cancel what has not started, keep the rows so far
+                pool.shutdown(wait=False, cancel_futures=True); raise
     wall = time.perf_counter() - t0
     args.note.append(f"{len(jobs)} runs trained in {wall:.0f} s of wall-clock time ({args.workers} at a time"
                      + (f", {threads} thread(s) each)" if threads else ")"))

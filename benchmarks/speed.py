@@ -4,7 +4,7 @@ For every method (DevNet, DRA, SaliencyCut, BGAD, IGD) on ELPV general-10, seed 
 mixed precision (bfloat16 on a CPU) and channels-last, it trains a few warm-up steps and then times `--steps` training
 steps (batches drawn, augmented and learned from, as in a real run; the methods' one-off set-up, such as caching frozen
 features, is not timed). It counts the floating-point operations of one training step with PyTorch's flop formulas
-and compares the achieved rate with the machine's matrix-multiply peak (2048 x 2048, one call) in the same precision.
+and compares the achieved rate with the machine's matrix-multiply peak (2048 x 2048, best of ten calls) in the same precision.
 It also times scoring (`predict`) of 64 test images. `"auto"` is what `ossad.learner.fast_path` picks on this machine;
 the tables say whether that was the fastest measured combination.
 
@@ -94,7 +94,7 @@ for method in args.methods:
         cfg = make_config(method, "teaching", {"amp": amp, "channels_last": cl})
         teaching = make_config(method, "teaching").train
         cfg.train.epochs, cfg.train.steps_per_epoch = 1, n
-        learn = Learner(build_detector(method, cfg, 0), split, cfg, seed=0, progress=False)
+        learn = Learner(build_detector(method, cfg, 0), split, cfg, seed=0, device="cpu", progress=False)   # the CPU, which the peaks and labels describe
         clock = StepClock(flop_step=args.warmup + args.steps); learn.cbs.append(clock)
         learn.fit()
         timed = clock.times[args.warmup - 1: args.warmup + args.steps]   # steps warmup+1 .. warmup+steps

@@ -86,7 +86,7 @@ class TrainConfig:
     schedule: Schedule = field(default_factory=Schedule)   # ×0.1 every 10 epochs, as DevNet's and DRA's code
     grad_clip: float | None = 1.0  # max gradient norm; None to disable
     rotate: float = 180.0          # random rotation in [-rotate, rotate] degrees of training images
-    amp: bool | str = "auto"       # mixed precision (bfloat16 on CPU, float16 on CUDA): True, False, or "auto" (on where measured faster)
+    amp: bool | str = "auto"       # mixed precision (bfloat16 on CPU, float16 on CUDA): True, False, or "auto" (the learner's fast-path rule)
     channels_last: bool | str = "auto"  # channels-last memory format for images and conv weights: True, False, or "auto"
     eval_batch_size: int = 64
 

@@ -59,9 +59,9 @@ def random_rotate(images: torch.Tensor, degrees: float, generator: torch.Generat
 
 # %% ../nbs/08_learner.ipynb #c052
 def half_dtype(device: torch.device) -> torch.dtype | None:
-    "The autocast dtype of mixed precision on `device`: bfloat16 on a CPU that has bf16 kernels, float16 on CUDA, None elsewhere (MPS)."
+    "The autocast dtype of mixed precision on `device`: bfloat16 on a CPU (fast only with bf16 units, see `fast_path`), float16 on CUDA, None elsewhere (MPS)."
     if device.type == "cuda": return torch.float16
-    if device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported(): return torch.bfloat16
+    if device.type == "cpu": return torch.bfloat16
     return None
 
 def cpu_features(cpuinfo: str | None = None) -> tuple[str, set[str]]:
@@ -82,7 +82,7 @@ def fast_path(device: str | torch.device | None = None, cpuinfo: str | None = No
     if device.type == "cuda": return dict(amp=True, channels_last=True, reason="CUDA: float16 tensor cores")
     if device.type != "cpu": return dict(amp=False, channels_last=False, reason=f"{device.type}: float32")
     vendor, flags = cpu_features(cpuinfo)
-    if cpuinfo is None and half_dtype(device) is None: return dict(amp=False, channels_last=True, reason="no bf16 kernels in this PyTorch: float32, channels-last")
+    if cpuinfo is None and not torch.ops.mkldnn._is_mkldnn_bf16_supported(): return dict(amp=False, channels_last=True, reason="no bf16 kernels in this PyTorch: float32, channels-last")
     if "amx_bf16" in flags: return dict(amp=True, channels_last=True, reason="CPU with AMX-BF16: bfloat16")
     if vendor == "AuthenticAMD" and "avx512_bf16" in flags: return dict(amp=True, channels_last=True, reason="AMD CPU with AVX512-BF16: bfloat16")
     return dict(amp=False, channels_last=True, reason="CPU without bf16 matrix units: float32, channels-last")
@@ -116,7 +116,11 @@ class Learner:
         self.history, self.epoch, self.train_seconds, self.sampler = [], 0, 0.0, None
         self.scaler, self.amp_dtype = torch.amp.GradScaler("cuda", enabled=False), None   # MixedPrecision changes both
         self.memory_format = torch.contiguous_format                                        # ChannelsLast changes it
-        resolve_fast_path(self.train_config, self.device)   # "auto" becomes what is measured faster here (see "The fast path")
+        if cbs is None: resolve_fast_path(self.train_config, self.device)   # "auto" becomes the fast path's choice on this device
+        else:                                                                 # given callbacks: record what they do
+            names = {type(c).__name__ for c in cbs}
+            if self.train_config.amp == "auto": self.train_config.amp = "MixedPrecision" in names
+            if self.train_config.channels_last == "auto": self.train_config.channels_last = "ChannelsLast" in names
         base = default_callbacks(self.train_config, progress, self.device) if cbs is None else list(cbs)
         self.cbs = sorted(base + list(model.callbacks()), key=lambda c: c.order)
         self("after_create")
@@ -317,7 +321,7 @@ class MixedPrecision(Callback):
     "Autocast forward passes to bfloat16 (CPU) or float16 with gradient scaling (CUDA)."
     def after_create(self, learn):
         learn.amp_dtype = half_dtype(learn.device)
-        if learn.amp_dtype is None: raise ValueError(f"mixed precision (amp=True) is not available on {learn.device}; use amp=False")
+        if learn.amp_dtype is None: warnings.warn(f"mixed precision is not available on {learn.device}: running in float32")
         if learn.device.type == "cuda": learn.scaler = torch.amp.GradScaler("cuda")
 
 class ChannelsLast(Callback):

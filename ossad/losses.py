@@ -24,7 +24,7 @@ def deviation_loss(scores: torch.Tensor, # (B,) anomaly scores of one head
                    prior_samples: int | None = None, # None: exact N(0,1); e.g. 5000 to mimic the reference code
                    generator: torch.Generator | None = None) -> torch.Tensor:
     "DevNet's deviation loss, averaged over the batch."
-    scores = scores.reshape(-1); targets = targets.reshape(-1).to(scores.dtype)
+    scores = scores.reshape(-1).float(); targets = targets.reshape(-1).float()   # float32 even for scores from a mixed-precision forward pass
     if scores.shape != targets.shape: raise ValueError(f"deviation loss: {scores.numel()} scores but {targets.numel()} targets")
     if scores.numel() == 0: raise ValueError("deviation loss needs at least one sample")
     dev = deviation(scores, prior_samples, generator)

@@ -275,6 +275,8 @@ def read_run(run: str | Path) -> tuple[RunSpec, DetectorConfig, dict]:
         spec = RunSpec(method=rc["method"], preset=rc.get("preset", "teaching"), settings=rc.get("settings", {}), dataset=rc["dataset"]["name"],
                        root=rc["dataset"]["root"], category=rc["dataset"]["category"], channels=rc["dataset"].get("channels"),
                        seed=rc["seed"], **rc["protocol"])
+        if isinstance(rc.get("config"), dict) and isinstance(rc["config"].get("train"), dict):
+            rc["config"]["train"].setdefault("channels_last", False)   # runs from before channels_last existed trained contiguous
         cfg = get_method(rc["method"]).config.from_dict(rc["config"])
     except json.JSONDecodeError as e: raise ValueError(f"{run / 'config.json'} is not valid JSON ({e})") from None
     except KeyError as e: raise ValueError(f"{run / 'config.json'} is incomplete: it has no {e.args[0]!r} entry") from None
@@ -309,6 +311,7 @@ def evaluate_run(run: str | Path, device=None, progress: bool = True, figures: b
     _check_data(rc, _used_images(data, split), run)
     learn = Learner(build_detector(spec.method, cfg, 0), split, cfg, seed=spec.seed, device=device, progress=progress).load(run / "model.pt")
     ck, trained = learn.checkpoint, _plain(asdict(trained_cfg))
+    if isinstance(ck.get("config"), dict) and isinstance(ck["config"].get("train"), dict): ck["config"]["train"].setdefault("channels_last", False)   # (as in read_run)
     diff = _differences(ck["config"], trained)
     if diff: raise ValueError(f"{run / 'model.pt'} was trained with another config than {run / 'config.json'} records: " +
                               "; ".join(f"{k} is {a!r} in model.pt, {b!r} in config.json" for k, a, b in diff[:4]))
