@@ -31,6 +31,14 @@ def _u(n, lo, hi, g) -> torch.Tensor:
     "n uniform draws in [lo, hi) from generator g (CPU)."
     return lo + (hi - lo) * torch.rand(n, generator=g)
 
+def _jitter_regions(src: torch.Tensor, generator: torch.Generator, strength: float, y0, y1, x0, x1) -> torch.Tensor:
+    "A copy of `src` with region [y0:y1, x0:x1] of image i colour-jittered on its own (the reference jitters the cut patch, not the whole image)."
+    out = src.clone()
+    for i in range(len(src)):
+        a, b, c, d = int(y0[i]), int(y1[i]), int(x0[i]), int(x1[i])
+        out[i, :, a:b, c:d] = color_jitter(src[i:i + 1, :, a:b, c:d], generator, strength)[0]
+    return out
+
 def color_jitter(images: torch.Tensor, generator: torch.Generator, strength: float = 0.1) -> torch.Tensor:
     "Per-image brightness, contrast, saturation (factors in 1 ± strength) and hue (shift in ± strength) on [0,1] floats."
     B = len(images)
@@ -65,7 +73,7 @@ def cutpaste(images: torch.Tensor, generator: torch.Generator, source: torch.Ten
     h, w = rect_sizes(B, H, W, generator, area, aspect)
     sy, sx = (torch.rand(B, generator=generator) * (H - h + 1)).long(), (torch.rand(B, generator=generator) * (W - w + 1)).long()
     ty, tx = (torch.rand(B, generator=generator) * (H - h + 1)).long(), (torch.rand(B, generator=generator) * (W - w + 1)).long()
-    src = color_jitter(src, generator, jitter) if jitter else src
+    if jitter: src = _jitter_regions(src, generator, jitter, sy, sy + h, sx, sx + w)   # the cut patch, jittered on its own
     dev = x.device
     v = lambda t: t.to(dev).view(B, 1, 1)
     ys, xs = torch.arange(H, device=dev).view(1, H, 1), torch.arange(W, device=dev).view(1, 1, W)
@@ -101,7 +109,11 @@ def cutpaste_scar(images: torch.Tensor, generator: torch.Generator, width=(2, 16
     scy, scx = _u(B, 0, 1, generator) * (H - h) + h / 2, _u(B, 0, 1, generator) * (W - w) + w / 2
     r = torch.sqrt(w ** 2 + h ** 2) / 2                      # keep the whole rotated strip inside the image
     cy, cx = r + _u(B, 0, 1, generator) * (H - 2 * r).clamp(min=0), r + _u(B, 0, 1, generator) * (W - 2 * r).clamp(min=0)
-    src = color_jitter(x, generator, jitter) if jitter else x
+    if jitter:                                               # jitter the cut strip (its bounding box in the source) on its own
+        y0, x0 = (scy - h / 2).floor().clamp(min=0).long(), (scx - w / 2).floor().clamp(min=0).long()
+        y1, x1 = (scy + h / 2).ceil().long() + 1, (scx + w / 2).ceil().long() + 1
+        src = _jitter_regions(x, generator, jitter, y0, y1.clamp(max=H), x0, x1.clamp(max=W))
+    else: src = x
     dev = x.device
     v = lambda t: t.to(dev, torch.float32).view(B, 1, 1)
     ys, xs = torch.arange(H, device=dev, dtype=torch.float32).view(1, H, 1), torch.arange(W, device=dev, dtype=torch.float32).view(1, 1, W)

@@ -16,7 +16,7 @@ from .core import make_generator
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'EXPECTED_TREE', 'TOY_CLASSES', 'ImageDecodeError', 'ChannelMismatchError', 'LayoutError', 'read_image',
            'ImageSet', 'split_normal_parts', 'from_arrays', 'from_folder', 'from_image_dir', 'elpv_root', 'load_elpv',
-           'make_toy', 'show_images']
+           'make_toy', 'show_images', 'mean_intensity', 'standardize_image', 'standardized']
 
 # %% ../nbs/01_data.ipynb #c005
 class ImageDecodeError(ValueError):
@@ -441,3 +441,27 @@ def show_images(images, titles=None, masks=None, ncols: int = 8, size: float = 1
         if titles is not None: ax.set_title(str(titles[i]), fontsize=8)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/01_data.ipynb #c055b
+def mean_intensity(images, size: int = 96) -> torch.Tensor:
+    "Mean pixel intensity of each image in [0, 1], as an (N,) float tensor; `images` is an `ImageSet` (read at `size` px) or uint8 (N,C,H,W)."
+    if isinstance(images, ImageSet): images = images.tensors(size)
+    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.dtype != torch.uint8:
+        raise TypeError(f"mean_intensity expects an ImageSet or a uint8 (N, C, H, W) tensor, got {type(images).__name__} {tuple(getattr(images, 'shape', ()))} {getattr(images, 'dtype', '')}".rstrip())
+    return images.float().mean((1, 2, 3)) / 255
+
+# %% ../nbs/01_data.ipynb #c055j
+def standardize_image(img: torch.Tensor, mean: float = 128.0, std: float = 40.0) -> torch.Tensor:
+    "A uint8 (C,H,W) image shifted and scaled to pixel mean `mean` and standard deviation `std` (clipped to 0..255); a flat image becomes all `mean`."
+    x = img.float(); sd = x.std(unbiased=False)
+    z = (x - x.mean()) / sd if sd > 0 else torch.zeros_like(x)
+    return (mean + std * z).round().clamp(0, 255).to(torch.uint8)
+
+def standardized(data: ImageSet, mean: float = 128.0, std: float = 40.0) -> ImageSet:
+    "The same images, labels, classes, parts and masks, with every image standardised on its own (`standardize_image`): brightness taken away."
+    if not 0 <= mean <= 255 or std <= 0: raise ValueError(f"standardized expects 0 <= mean <= 255 and std > 0, got mean={mean}, std={std}")
+    st = data.store
+    new = _Store(st.sources, st.labels.tolist(), st.classes, st.masks, st.parts, f"{st.name} (standardised)", st.channels)
+    load = new.load
+    new.load = lambda i: standardize_image(load(i), mean, std)
+    return ImageSet(new, data.index)

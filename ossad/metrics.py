@@ -10,7 +10,8 @@ from scipy.stats import rankdata
 from scipy import ndimage
 
 # %% auto #0
-__all__ = ['auroc', 'auprc', 'per_class_auroc', 'image_metrics', 'auroc_ci', 'pixel_auroc', 'pro_curve', 'pro_score']
+__all__ = ['auroc', 'auprc', 'per_class_auroc', 'image_metrics', 'auroc_ci', 'rank_correlation', 'pixel_auroc', 'pro_curve',
+           'pro_score']
 
 # %% ../nbs/03_metrics.ipynb #c005
 def _np(x) -> np.ndarray:
@@ -76,6 +77,17 @@ def auroc_ci(labels, scores, n_boot: int = 1000, level: float = 0.95, seed: int 
         vals[b] = auroc(y[idx], s[idx])
     a = (1 - level) / 2
     return float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))
+
+# %% ../nbs/03_metrics.ipynb #c019l
+def rank_correlation(a, b) -> float:
+    "Spearman's rank correlation of two equal-length sequences (ties get their average rank); in [-1, 1]."
+    x, y = _np(a).reshape(-1).astype(np.float64), _np(b).reshape(-1).astype(np.float64)
+    if len(x) != len(y): raise ValueError(f"rank_correlation: {len(x)} values against {len(y)}")
+    if len(x) < 2 or not (np.isfinite(x).all() and np.isfinite(y).all()): raise ValueError(f"rank_correlation needs at least 2 finite values on each side, got {len(x)}")
+    rx, ry = rankdata(x) - (len(x) + 1) / 2, rankdata(y) - (len(y) + 1) / 2
+    den = np.sqrt((rx ** 2).sum() * (ry ** 2).sum())
+    if den == 0: raise ValueError("rank_correlation is undefined when one side has a single value repeated")
+    return float((rx * ry).sum() / den)
 
 # %% ../nbs/03_metrics.ipynb #c021
 def pixel_auroc(masks, maps) -> float:

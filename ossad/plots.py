@@ -13,7 +13,8 @@ from .core import atomic_path
 from .metrics import auroc, _np   # _np: tensors (any float dtype) or lists to numpy, as the metrics take them
 
 # %% auto #0
-__all__ = ['score_histogram', 'roc_points', 'roc_figure', 'per_class_bars', 'map_overlay', 'save_result_figures']
+__all__ = ['score_histogram', 'roc_points', 'roc_figure', 'per_class_bars', 'map_overlay', 'mistakes', 'top_mistakes',
+           'save_result_figures']
 
 # %% ../nbs/20_plots.ipynb #c005
 def _check(scores, labels, classes=None):
@@ -24,7 +25,7 @@ def _check(scores, labels, classes=None):
     return s, y, (None if classes is None else np.asarray(list(classes), dtype=object))
 
 # %% ../nbs/20_plots.ipynb #c008
-def score_histogram(scores, labels, classes=None, bins: int = 40, title: str | None = None, density: bool = True) -> Figure:
+def score_histogram(scores, labels, classes=None, bins: int = 40, title: str | None = None, density: bool = True, xlabel: str = "anomaly score") -> Figure:
     "Histogram of normal scores against anomaly scores (one histogram per anomaly class if `classes` is given)."
     s, y, c = _check(scores, labels, classes)
     fig = Figure(figsize=(6, 3.4)); ax = fig.subplots()
@@ -33,7 +34,7 @@ def score_histogram(scores, labels, classes=None, bins: int = 40, title: str | N
     groups = [("anomaly", y == 1)] if c is None else [(k, (y == 1) & (c == k)) for k in sorted(set(c[y == 1]))]
     for i, (name, sel) in enumerate(groups):
         ax.hist(s[sel], edges, alpha=0.55, density=density, label=f"{name} (n={int(sel.sum())})", color=f"C{i + 1}")
-    ax.set(xlabel="anomaly score", ylabel="density" if density else "count",
+    ax.set(xlabel=xlabel, ylabel="density" if density else "count",
            title=title or f"scores (AUROC {auroc(y, s):.3f})")
     ax.legend(fontsize=8); fig.tight_layout()
     return fig
@@ -98,6 +99,33 @@ def map_overlay(images, maps, masks=None, titles=None, ncols: int = 6, alpha: fl
         if masks is not None and masks[i] is not None and _np(masks[i]).any(): ax.contour(_np(masks[i]), levels=[0.5], colors="w", linewidths=0.8)
         if titles is not None: ax.set_title(str(titles[i]), fontsize=8)
     fig.tight_layout()
+    return fig
+
+# %% ../nbs/20_plots.ipynb #c030b
+def mistakes(scores, labels, n: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    "Indices of the `n` highest-scoring normal images (false alarms, highest first) and the `n` lowest-scoring anomalies (misses, lowest first)."
+    s, y, _ = _check(scores, labels)
+    if n < 1: raise ValueError(f"n must be at least 1, got {n}")
+    normal, anomal = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
+    return normal[np.argsort(-s[normal], kind="stable")[:n]], anomal[np.argsort(s[anomal], kind="stable")[:n]]
+
+def top_mistakes(images, scores, labels, classes=None, n: int = 6, size: float = 1.6, image_size: int = 128) -> Figure:
+    "Two rows: the normal images scored highest (false alarms) and the anomalies scored lowest (misses); `images` is an ImageSet or uint8 (N,C,H,W)."
+    from ossad.data import ImageSet
+    s, y, c = _check(scores, labels, classes)
+    if len(images) != len(s): raise ValueError(f"{len(images)} images but {len(s)} scores")
+    fa, ms = mistakes(s, y, n)
+    normal_s = np.sort(s[y == 0])
+    def pick(idx): return images.subset(list(idx)).tensors(image_size) if isinstance(images, ImageSet) else [images[i] for i in idx]
+    fig = Figure(figsize=(n * size, 2 * size + 0.6), layout="constrained")
+    for sub, idx, label in zip(fig.subfigures(2, 1), (fa, ms), ("false alarms: normal images scored highest", "misses: anomalies scored lowest")):
+        axs = np.atleast_1d(sub.subplots(1, n)); sub.suptitle(label, fontsize=9, x=0.02, ha="left")
+        for ax in axs: ax.axis("off")
+        for ax, i, im in zip(axs, idx, pick(idx)):
+            a = _np(im); a = a.transpose(1, 2, 0) if a.ndim == 3 else a
+            ax.imshow(a[..., 0] if a.ndim == 3 and a.shape[-1] == 1 else a, cmap="gray", vmin=0, vmax=255)
+            pct = 100 * np.searchsorted(normal_s, s[i], side="left") / len(normal_s)
+            ax.set_title(f"{'' if c is None else str(c[i]) + ' '}{s[i]:.2f} ({pct:.0f}%)", fontsize=8)
     return fig
 
 # %% ../nbs/20_plots.ipynb #c032

@@ -125,7 +125,7 @@ class PseudoGallery(_Snapshot, W.VBox):
 
 # %% ../nbs/22_widgets.ipynb #c018
 def embedding_groups(split: Split, model=None, n: int = 60, size: int = 96, seed: int = 0) -> dict[str, torch.Tensor]:
-    "Up to n uint8 images per group: normal train, normal test, seen anomalies, unseen anomalies (test) and pseudo anomalies."
+    "Up to n uint8 images per group: normal train, normal test, seen anomalies (train), test anomalies of seen and of unseen classes, pseudo anomalies."
     g = make_generator(seed)
     def pick(s: ImageSet):
         if len(s) == 0: return None
@@ -134,6 +134,7 @@ def embedding_groups(split: Split, model=None, n: int = 60, size: int = 96, seed
     test_an = split.test.where(label=1)
     out = {"normal (train)": pick(split.train_normal), "normal (test)": pick(split.test.where(label=0)),
            "seen anomalies": pick(split.train_anomalies),
+           "test anomalies (seen classes)": pick(test_an.subset([i for i, c in enumerate(test_an.classes) if c in seen])),
            "unseen anomalies": pick(test_an.subset([i for i, c in enumerate(test_an.classes) if c not in seen]))}
     gen = getattr(model, "pseudo", None) if model is not None else None
     base = out["normal (train)"]
