@@ -12,7 +12,7 @@ import argparse, csv, shlex, sys, time
 from pathlib import Path
 
 from ossad.core import machine_info, describe_machine
-from ossad.data import load_elpv
+from ossad.data import load_elpv, mean_intensity
 from ossad.metrics import image_metrics
 from ossad.protocols import make_split
 
@@ -30,7 +30,7 @@ for seed in args.seeds:
     for name in args.settings:
         kw = SETTINGS[name]
         test = make_split(data, seed=seed, **kw).test
-        score = -test.tensors(args.size).float().mean((1, 2, 3))
+        score = -mean_intensity(test, args.size)
         m = image_metrics(test.labels, score, test.classes)
         unseen = [c for c in m["per_class_auroc"]] if kw["setting"] == "hard" else []
         rows.append(dict(setting=name, seed=seed, auroc=m["auroc"], auprc=m["auprc"], unseen_auroc=m["per_class_auroc"][unseen[0]] if unseen else ""))

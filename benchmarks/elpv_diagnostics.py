@@ -17,7 +17,6 @@ from pathlib import Path
 
 import torch
 
-from ossad.backbones import to_model_input
 from ossad.core import machine_info, describe_machine
 from ossad.data import load_elpv, mean_intensity
 from ossad.learner import Learner
@@ -39,17 +38,9 @@ ap.add_argument("--note", action="append", default=[], help="a line of context t
 out_dir = Path(__file__).resolve().parent / "results"
 FIELDS = ["method", "setting", "seed", "auroc", "ci_low", "ci_high", "rank_corr_intensity", "heads", "train_seconds"]
 
-@torch.no_grad()
-def head_contributions(learn: Learner, images: torch.Tensor) -> dict[str, torch.Tensor]:
-    "Each head's signed contribution to the anomaly score, on uint8 images, in eval mode and with the learner's precision and memory format."
-    model, bs = learn.model, learn.train_config.eval_batch_size
-    fmt = getattr(learn, "memory_format", torch.contiguous_format)
-    model.eval(); parts = {}
-    for i in range(0, len(images), bs):
-        with torch.inference_mode(), learn.autocast():
-            hs = model.head_scores(to_model_input(images[i:i + bs].to(learn.device)).contiguous(memory_format=fmt))
-        for k, v in hs.items(): parts.setdefault(k, []).append(v.float().cpu())
-    return {k: (-1 if k == "normal" else 1) * torch.cat(v) for k, v in parts.items()}
+def head_contributions(learn: Learner, test) -> dict[str, torch.Tensor]:
+    "Each head's signed contribution to the anomaly score (`head_scores` through `Learner.predict`: eval mode, the learner's precision and memory format)."
+    return {k: (-1 if k == "normal" else 1) * v for k, v in learn.predict(test, fn="head_scores").items()}
 
 def run(method: str, sname: str, seed: int, data) -> dict:
     cfg = make_config(method, "teaching", parse_sets(args.set))
@@ -62,7 +53,7 @@ def run(method: str, sname: str, seed: int, data) -> dict:
     lo, hi = auroc_ci(y, s)
     heads = {}
     if hasattr(learn.model, "head_scores"):
-        parts = head_contributions(learn, split.test.tensors(cfg.train.image_size))
+        parts = head_contributions(learn, split.test)
         total = sum(parts.values())
         assert torch.allclose(total, s, atol=1e-3 * (1 + s.abs().max().item())), "the heads' contributions do not add up to the score"
         heads = {k: dict(auroc=auroc(y, v), rank_corr_intensity=rank_correlation(v, bright), mean=v.mean().item(), std=v.std().item(),

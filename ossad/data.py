@@ -91,16 +91,16 @@ def read_image(path: str | Path, channels: int | None = None) -> torch.Tensor:
 # %% ../nbs/01_data.ipynb #c012
 class _Store:
     "What subsets of one data set share: the sources and the per-size caches."
-    def __init__(self, sources, labels, classes, masks, parts, name, channels):
-        self.sources, self.masks, self.name, self.channels = list(sources), list(masks), name, channels
+    def __init__(self, sources, labels, classes, masks, parts, name, channels, transform=None):
+        self.sources, self.masks, self.name, self.channels, self.transform = list(sources), list(masks), name, channels, transform
         self.labels = torch.as_tensor(np.asarray(labels, dtype=np.int64))
         self.classes, self.parts = list(classes), list(parts)
         self.cache, self.mask_cache = {}, {}
 
     def load(self, i: int) -> torch.Tensor:
         s = self.sources[i]
-        if isinstance(s, (str, Path)): return read_image(s, self.channels)
-        return _fix_channels(s, self.channels, f"image {i} of {self.name}")
+        img = read_image(s, self.channels) if isinstance(s, (str, Path)) else _fix_channels(s, self.channels, f"image {i} of {self.name}")
+        return img if self.transform is None else self.transform(img)
 
     def load_mask(self, i: int) -> torch.Tensor | None:
         m = self.masks[i]
@@ -461,7 +461,6 @@ def standardized(data: ImageSet, mean: float = 128.0, std: float = 40.0) -> Imag
     "The same images, labels, classes, parts and masks, with every image standardised on its own (`standardize_image`): brightness taken away."
     if not 0 <= mean <= 255 or std <= 0: raise ValueError(f"standardized expects 0 <= mean <= 255 and std > 0, got mean={mean}, std={std}")
     st = data.store
-    new = _Store(st.sources, st.labels.tolist(), st.classes, st.masks, st.parts, f"{st.name} (standardised)", st.channels)
-    load = new.load
-    new.load = lambda i: standardize_image(load(i), mean, std)
+    new = _Store(st.sources, st.labels.tolist(), st.classes, st.masks, st.parts, f"{st.name} (standardised)", st.channels,
+                 transform=lambda img: standardize_image(img, mean, std))
     return ImageSet(new, data.index)

@@ -217,7 +217,7 @@ def record(self: Learner, terms: dict[str, torch.Tensor]):
 # %% ../nbs/08_learner.ipynb #c028
 @patch
 def predict(self: Learner, images: ImageSet | torch.Tensor, fn: str = "score") -> torch.Tensor:
-    "Scores (or another per-image output, e.g. `fn='anomaly_map'`) of an `ImageSet` or a uint8 tensor, on the CPU."
+    "Scores (or another per-image output, e.g. `fn='anomaly_map'`, or a dict of them, e.g. `fn='head_scores'`) of an `ImageSet` or a uint8 tensor, on the CPU."
     s, bs = self.train_config.image_size, self.train_config.eval_batch_size
     x = images.tensors(s, progress=self.progress) if isinstance(images, ImageSet) else images
     if x.dtype != torch.uint8: raise TypeError("predict expects an ImageSet or uint8 (N,C,H,W) images")
@@ -227,7 +227,9 @@ def predict(self: Learner, images: ImageSet | torch.Tensor, fn: str = "score") -
     out, fmt = [], getattr(self, "memory_format", torch.contiguous_format)
     for i in range(0, len(x), bs):
         with torch.inference_mode(), self.autocast():
-            out.append(getattr(self.model, fn)(to_model_input(x[i:i + bs].to(self.device)).contiguous(memory_format=fmt)).float().cpu())
+            r = getattr(self.model, fn)(to_model_input(x[i:i + bs].to(self.device)).contiguous(memory_format=fmt))
+        out.append({k: v.float().cpu() for k, v in r.items()} if isinstance(r, dict) else r.float().cpu())
+    if out and isinstance(out[0], dict): return {k: torch.cat([o[k] for o in out]) for k in out[0]}
     return torch.cat(out) if out else torch.zeros(0)
 
 @patch
