@@ -6,13 +6,14 @@ defects. Same splits (settings × seeds) as benchmarks/elpv_methods.py, images a
 Writes benchmarks/results/elpv_brightness_baseline.{md,csv} with the command, machine and seeds.
 
     python benchmarks/elpv_brightness_baseline.py --seeds 0 1 2
+    python benchmarks/elpv_brightness_baseline.py --intensity standardized --name elpv_brightness_standardized
     python benchmarks/elpv_brightness_baseline.py --settings anomaly-free contamination-5 contamination-10 small-10 small-50 --name elpv_brightness_one_class
 """
 import argparse, csv, shlex, sys, time
 from pathlib import Path
 
 from ossad.core import machine_info, describe_machine
-from ossad.data import load_elpv, mean_intensity
+from ossad.data import load_elpv, mean_intensity, standardized
 from ossad.metrics import image_metrics
 from ossad.protocols import make_split
 
@@ -21,10 +22,11 @@ ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDe
 ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 ap.add_argument("--size", type=int, default=96)
 ap.add_argument("--settings", nargs="+", default=DEFAULT_SETTINGS, choices=list(SETTINGS))
+ap.add_argument("--intensity", default="as-loaded", choices=["as-loaded", "standardized"], help="standardized: every image standardised on its own first (what is left of darkness once brightness is taken away)")
 ap.add_argument("--name", default="elpv_brightness_baseline")
 args = ap.parse_args()
 
-data = load_elpv()
+data = load_elpv() if args.intensity == "as-loaded" else standardized(load_elpv())
 rows = []
 for seed in args.seeds:
     for name in args.settings:
@@ -43,7 +45,8 @@ def ms(vals):
     return f"{m:.3f} ± {sd:.3f}"
 lines = ["# ELPV: the darkness baseline", "",
          f"Produced by `python benchmarks/elpv_brightness_baseline.py {' '.join(shlex.quote(a) for a in sys.argv[1:])}` on {time.strftime('%Y-%m-%d')}.", "",
-         f"- machine: {describe_machine(machine_info('cpu'))}", f"- seeds: {args.seeds}; score = negative mean pixel intensity at {args.size} px; no training", "",
+         f"- machine: {describe_machine(machine_info('cpu'))}", f"- seeds: {args.seeds}; score = negative mean pixel intensity at {args.size} px; no training; images "
+         + ("each standardised on its own first (mean 128, std 40)" if args.intensity == "standardized" else "as loaded"), "",
          "| | " + " | ".join(args.settings) + " |", "|---|" + "---|" * len(args.settings)]
 for key in ("auroc", "auprc"):
     lines.append(f"| {key.upper()} | " + " | ".join(ms([r[key] for r in rows if r["setting"] == s]) for s in args.settings) + " |")

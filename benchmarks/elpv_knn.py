@@ -10,6 +10,7 @@ command, machine, seeds and date; the darkness baseline (benchmarks/elpv_brightn
 
     python benchmarks/elpv_knn.py --seeds 0 1 2
     python benchmarks/elpv_knn.py --settings anomaly-free contamination-5 contamination-10 small-10 small-50 --name elpv_knn_one_class --dark elpv_brightness_one_class
+    python benchmarks/elpv_knn.py --intensity standardized --settings general-1 general-10 hard-10-mono hard-10-poly --name elpv_knn_standardized --dark elpv_brightness_standardized
     python benchmarks/elpv_knn.py --backbone resnet18 --weights none --name elpv_knn_random   # random features
 """
 import argparse, csv, shlex, sys, time
@@ -19,7 +20,7 @@ import torch
 
 from ossad.backbones import to_model_input
 from ossad.core import machine_info, describe_machine, Timer
-from ossad.data import load_elpv
+from ossad.data import load_elpv, standardized
 from ossad.learner import Learner
 from ossad.metrics import image_metrics
 from ossad.protocols import make_split
@@ -33,6 +34,7 @@ ap.add_argument("--settings", nargs="+", default=DEFAULT_SETTINGS + ["anomaly-fr
 ap.add_argument("--backbone", default=None, help="default: the knn preset's (efficientnet_lite0)")
 ap.add_argument("--weights", default=None, help="none, imagenet, a file (default: the knn preset's, imagenet)")
 ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a knn setting, as `ossad train --set` (e.g. k=1, image_size=128)")
+ap.add_argument("--intensity", default="as-loaded", choices=["as-loaded", "standardized"], help="standardized: every image standardised on its own, brightness taken away (the robustness panel)")
 ap.add_argument("--batch-size", type=int, default=None, help="default: the knn config's eval_batch_size")
 ap.add_argument("--name", default="elpv_knn")
 ap.add_argument("--dark", default="elpv_brightness_baseline", help="the darkness baseline's results to show beside (benchmarks/results/<dark>.csv, same settings and seeds)")
@@ -53,7 +55,7 @@ for a in sys.argv[1:]:   # the command without its --note lines
 command = "python benchmarks/elpv_knn.py " + " ".join(shlex.quote(a) for a in keep)
 machine = describe_machine(machine_info("cpu"))
 
-data = load_elpv()
+data = load_elpv() if args.intensity == "as-loaded" else standardized(load_elpv())
 x = data.tensors(size, progress=False)
 knn = build_detector("knn", cfg, 0).eval()
 with Timer() as t, torch.no_grad():
@@ -100,7 +102,8 @@ lines = [f"# ELPV: the pretrained-feature kNN baseline ({c.backbone}, weights {c
          f"Produced by `{command}` on {time.strftime('%Y-%m-%d')}.", "",
          f"- machine: {machine}",
          f"- seeds: {args.seeds} (each seeds the split; nothing is trained); {size} px; pooled {c.backbone} features; "
-         f"k = {c.k}; standardised: {c.standardize}; labelled anomalies not used",
+         f"k = {c.k}; features standardised: {c.standardize}; labelled anomalies not used",
+         "- images: " + ("each standardised on its own (mean 128, std 40): brightness taken away" if args.intensity == "standardized" else "as loaded"),
          f"- feature extraction: {speed:.1f} images/s (batch {bs}, {torch.get_num_threads()} threads)", "",
          "| AUROC (mean ± std over seeds) | " + " | ".join(args.settings) + " |", "|---|" + "---|" * len(args.settings),
          f"| kNN, {c.backbone} {c.weights} | " + " | ".join(ms([r["auroc"] for r in rows if r["setting"] == s]) for s in args.settings) + " |"]

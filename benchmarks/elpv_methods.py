@@ -11,6 +11,12 @@ with its final weights. After every run the tables are rewritten, so an interrup
     python benchmarks/elpv_methods.py --methods saliencycut --settings general-1 general-10 hard-10-mono hard-10-poly anomaly-free --name elpv_saliencycut
     python benchmarks/elpv_methods.py --methods dra@cutpaste dra@cutmix dra@scar dra@cpmix dra@saliencycut --settings hard-10-mono hard-10-poly --name elpv_dra_pseudo
     python benchmarks/elpv_methods.py --methods devnet dra saliencycut --backbone efficientnet_lite0 --weights imagenet --set image_size=128 --name elpv_pretrained
+    python benchmarks/elpv_methods.py --methods devnet --intensity standardized --name elpv_standardized
+
+--intensity standardized runs the robustness panel: every image standardised on its own (ossad.data.standardized), so
+mean brightness, the darkness shortcut, is taken away. Each run also records the 95% bootstrap interval of its AUROC
+(test images resampled 1,000 times, normals and anomalies separately; ossad.metrics.auroc_ci): the spread a single
+run's number has from the finite test set alone, beside the spread over seeds.
 
 --resume keeps the rows already in the CSV and runs only the missing (method, setting, seed) combinations.
 
@@ -35,7 +41,8 @@ from pathlib import Path
 import torch
 
 from ossad.core import machine_info, describe_machine
-from ossad.data import load_elpv
+from ossad.data import load_elpv, standardized
+from ossad.metrics import auroc_ci
 from ossad.learner import Learner
 from ossad.protocols import make_split
 from ossad.runs import get_method, make_config, build_detector, parse_sets
@@ -50,6 +57,7 @@ ap.add_argument("--preset", default="teaching", choices=["teaching", "paper"])
 ap.add_argument("--backbone", default=None, help="backbone for every method (resnet18, efficientnet_lite0; default: each method's)")
 ap.add_argument("--weights", default=None, help="backbone weights for every method (none, imagenet, or a file)")
 ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting for every method, as `ossad train --set` (repeatable), e.g. --set image_size=128")
+ap.add_argument("--intensity", default="as-loaded", choices=["as-loaded", "standardized"], help="standardized: every image standardised on its own, brightness taken away (the robustness panel)")
 ap.add_argument("--device", default=None)
 ap.add_argument("--workers", type=int, default=1, help="runs trained at once, each in its own process (default 1: one after another)")
 ap.add_argument("--threads", type=int, default=None, help="PyTorch threads per worker (default: all cores with one worker, else cores // workers)")
@@ -84,7 +92,7 @@ def runnable(spec, sname):
     "Methods that need labelled anomalies cannot run the anomaly-free setting."
     return SETTINGS[sname]["shots"] > 0 or not get_method(build(spec)[0]).detector.needs_anomalies
 
-fields = ["method", "setting", "seed", "auroc", "auprc", "unseen_auroc", "per_class_auroc", "train_seconds", "train_images_per_second", "eval_images_per_second"]
+fields = ["method", "setting", "seed", "auroc", "auroc_ci_low", "auroc_ci_high", "auprc", "unseen_auroc", "per_class_auroc", "train_seconds", "train_images_per_second", "eval_images_per_second"]
 def fmt(vals, digits=3):
     vals = [v for v in vals if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if not vals: return "–"
@@ -110,6 +118,7 @@ def write_tables(done: bool):
              f"- machine: {machine}", f"- seeds: {sorted(set(r['seed'] for r in rows))} (each seeds the split, the initial weights and the training order)",
              f"- preset: {args.preset}; backbone and weights: {backbones_and_weights()}"
              + (f"; settings: {' '.join(args.set)}" if args.set else "") + "; one evaluation with the final weights",
+             "- images: " + ("each standardised on its own (mean 128, std 40): brightness taken away" if args.intensity == "standardized" else "as loaded"),
              f"- date: {time.strftime('%Y-%m-%d')}", ""]
     for title, key, digits in (("AUROC", "auroc", 3), ("AUPRC", "auprc", 3), ("AUROC on the unseen class (hard setting)", "unseen_auroc", 3),
                                ("Training time, seconds", "train_seconds", 0), ("Training images per second", "train_images_per_second", 1),
@@ -119,6 +128,16 @@ def write_tables(done: bool):
         lines += [f"## {title} (mean ± std over seeds)", "", "| method | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
         for m in methods:
             cells = [fmt([r[key] for r in rows if r["method"] == m and r["setting"] == s], digits) for s in sets]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines.append("")
+    sets = [s for s in args.settings if any(r["setting"] == s and r.get("auroc_ci_low") is not None for r in rows)]
+    if sets:
+        lines += ["## AUROC, 95% bootstrap interval of each run (seeds in order)", "",
+                  "What the finite test set alone leaves uncertain: 1,000 resamples of the test images, normals and anomalies separately.", "",
+                  "| method | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+        for m in methods:
+            cells = ["; ".join(f"{r['auroc_ci_low']:.2f}–{r['auroc_ci_high']:.2f}" for r in sorted(rows, key=lambda r: r["seed"])
+                               if r["method"] == m and r["setting"] == s and r.get("auroc_ci_low") is not None) or "–" for s in sets]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         lines.append("")
     lines.append(f"{len(rows)} runs; n in each cell is the number of seeds behind it; – means not run (or, for anomaly-free, a method that needs labelled anomalies); one row per run in {rows_path.name}.")
@@ -131,7 +150,8 @@ def read_rows(path=None):
     with open(path) as f:
         for r in csv.DictReader(f):
             num = lambda v: None if v in ("", "None") else float(v)
-            rows.append(dict(r, seed=int(r["seed"]), auroc=num(r["auroc"]), auprc=num(r["auprc"]), unseen_auroc=num(r["unseen_auroc"]),
+            rows.append(dict(r, seed=int(r["seed"]), auroc=num(r["auroc"]), auprc=num(r["auprc"]),
+                             auroc_ci_low=num(r.get("auroc_ci_low", "")), auroc_ci_high=num(r.get("auroc_ci_high", "")), unseen_auroc=num(r["unseen_auroc"]),
                              per_class_auroc=json.loads(r["per_class_auroc"]), train_seconds=num(r["train_seconds"]),
                              train_images_per_second=num(r["train_images_per_second"]), eval_images_per_second=num(r["eval_images_per_second"])))
 
@@ -149,13 +169,15 @@ def run_one(job):
     seed, sname, spec = job
     name, cfg = build(spec)
     if DATA is None:
-        DATA = load_elpv(); DATA.tensors(cfg.train.image_size, progress=False)   # decode once per process; every split shares the cache
+        DATA = load_elpv() if args.intensity == "as-loaded" else standardized(load_elpv())
+        DATA.tensors(cfg.train.image_size, progress=False)   # decode once per process; every split shares the cache
     split = make_split(DATA, seed=seed, **SETTINGS[sname])
     learn = Learner(build_detector(name, cfg, seed), split, cfg, seed=seed, device=get_device(args), progress=False)
     learn.fit()
     m = learn.evaluate()
+    lo, hi = auroc_ci(split.test.labels, learn.last_scores, n_boot=1000, seed=seed)
     unseen = split.record["unseen_classes"] if SETTINGS[sname]["setting"] == "hard" else []
-    return dict(method=spec, setting=sname, seed=seed, auroc=m["auroc"], auprc=m["auprc"],
+    return dict(method=spec, setting=sname, seed=seed, auroc=m["auroc"], auroc_ci_low=lo, auroc_ci_high=hi, auprc=m["auprc"],
                 unseen_auroc=m["per_class_auroc"][unseen[0]] if unseen else None, per_class_auroc=m["per_class_auroc"],
                 train_seconds=m["train_seconds"], train_images_per_second=m["train_images_per_second"],
                 eval_images_per_second=m["eval_images_per_second"])
@@ -184,6 +206,9 @@ if __name__ == "__main__":
         seen = set()                              # a run found in two files counts once
         rows[:] = [r for r in rows if (k := (r["method"], r["setting"], r["seed"])) not in seen and not seen.add(k)]
     elif args.tables_only or args.resume: read_rows()
+    if (args.tables_only or args.resume) and md_path.exists():   # keep the notes written under the old tables
+        old = [l[len("Note: "):] for l in md_path.read_text().splitlines() if l.startswith("Note: ")]
+        args.note[:0] = [n for n in old if n not in args.note]
     first_md = Path(args.merge[0]).with_suffix(".md") if args.merge else md_path
     if args.tables_only and first_md.exists():   # the machine that ran the benchmark, not the one rebuilding its tables
         machine = next((l[len("- machine: "):] for l in first_md.read_text().splitlines() if l.startswith("- machine: ")), machine)
