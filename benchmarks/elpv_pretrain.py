@@ -13,7 +13,7 @@ CSV and the Markdown table are rewritten, so an interrupted run keeps what it me
 
     python benchmarks/elpv_pretrain.py --settings general-10 --seeds 0 1 2
 """
-import argparse, csv, shlex, sys, tempfile, time
+import argparse, csv, shutil, shlex, sys, tempfile, time
 from pathlib import Path
 
 import torch
@@ -74,7 +74,8 @@ def write(done):
              f"- machine: {machine} ({torch.get_num_threads()} threads)",
              f"- seeds: {sorted({int(r['seed']) for r in rows})} (each draws the split; pretraining uses that split's training images only)",
              f"- pretraining: {pcfg.backbone} from scratch, {pcfg.image_size} px, {pcfg.steps} steps of {pcfg.batch_size} images (x3 with CutPaste and scar), Adam lr {pcfg.lr}, cosine decay",
-             f"- kNN: pooled features at {pcfg.image_size} px, k = 5, standardised; DevNet: teaching preset from the pretrained weights"
+             "- pretraining images: the split's training images, the normal pool and its labelled anomalies (labels ignored), never its test images",
+             f"- kNN: pooled ResNet-18 features at {pcfg.image_size} px (random weights drawn from the seed), k = 5, standardised; DevNet: teaching preset from the pretrained weights"
              + (f" ({' '.join(args.set)})" if args.set else "") + "; one evaluation with the final weights", "",
              "| (mean ± std over seeds) | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets),
              "| AUROC, kNN on random ResNet-18 features | " + col("knn_random") + " |",
@@ -82,7 +83,7 @@ def write(done):
              "| AUROC, DevNet from the pretrained weights | " + col("devnet_pretrained") + " |",
              "| proxy accuracy (last 20 steps; chance 0.333) | " + col("proxy_accuracy") + " |",
              "| pretraining, seconds | " + col("pretrain_seconds") + " |",
-             "| DevNet training, seconds | " + col("devnet_train_seconds") + " |", "",
+             "| DevNet training, seconds (after pretraining) | " + col("devnet_train_seconds") + " |", "",
              f"One row per (setting, seed) in {csv_path.name}."] + [""] + [f"Note: {n}" for n in args.note]
     md_path.write_text("\n".join(lines) + "\n")
 
@@ -100,7 +101,8 @@ for seed in args.seeds:
         knn = {}
         for tag, w in (("random", None), ("pretrained", str(wfile))):
             kcfg = KNNConfig(model=KNNSettings(backbone=pcfg.backbone, weights=w), train=TrainConfig(image_size=pcfg.image_size, epochs=0, rotate=0.0, eval_batch_size=64))
-            learn = Learner(KNN(kcfg), split, kcfg, seed=seed, progress=False); learn.fit(); knn[tag] = learn.evaluate()["auroc"]
+            learn = Learner(build_detector("knn", kcfg, seed), split, kcfg, seed=seed, progress=False)   # random weights drawn from the seed
+            learn.fit(); knn[tag] = learn.evaluate()["auroc"]
         dcfg = make_config("devnet", "teaching", {"weights": str(wfile), **parse_sets(args.set)})
         learn = Learner(build_detector("devnet", dcfg, seed), split, dcfg, seed=seed, progress=False); learn.fit(); dm = learn.evaluate()
         acc = sum(h["accuracy"] for h in hist[-20:]) / len(hist[-20:])
@@ -109,5 +111,7 @@ for seed in args.seeds:
         print(f"{sname} seed {seed}: proxy acc {acc:.3f} ({t.seconds:.0f} s); kNN random {knn['random']:.4f}, pretrained {knn['pretrained']:.4f}; "
               f"DevNet from pretrained {dm['auroc']:.4f}", flush=True)
         write(done=False)
+        wfile.unlink()
+shutil.rmtree(tmp, ignore_errors=True)
 write(done=True)
 print(md_path.read_text())
