@@ -213,7 +213,10 @@ def _read_state(path: Path) -> dict:
         found = ((sd.get("config") or {}).get("model") or {}).get("backbone", "resnet18")
         sd = {k.removeprefix("backbone."): v for k, v in sd["model"].items() if k.startswith("backbone.")}
         sd["__backbone__"] = found
-    elif isinstance(sd, dict) and isinstance(sd.get("state_dict"), dict): sd = sd["state_dict"]
+    elif isinstance(sd, dict) and isinstance(sd.get("state_dict"), dict):   # a state_dict in a dict, e.g. ossad pretrain's file with its record
+        found = (sd.get("pretrain") or {}).get("backbone") if isinstance(sd.get("pretrain"), dict) else None
+        sd = dict(sd["state_dict"])
+        if found: sd["__backbone__"] = found
     if not isinstance(sd, dict) or not all(isinstance(k, str) for k in sd): raise WeightsUnavailableError(f"{path} does not hold a state_dict")
     return sd
 
@@ -223,8 +226,8 @@ def load_backbone_weights(backbone: nn.Module, path: str | Path) -> nn.Module:
     sd = _read_state(path)
     found = sd.pop("__backbone__", None)
     if found is not None and found != backbone.name:
-        raise WeightsUnavailableError(f"{path} is an ossad run with backbone {found!r}, not {backbone.name!r}; pass --backbone {found}")
-    if found is not None and not sd: raise WeightsUnavailableError(f"{path} is an ossad run checkpoint with no backbone weights in it")
+        raise WeightsUnavailableError(f"{path} holds weights of backbone {found!r}, not {backbone.name!r}; pass --backbone {found}")
+    if found is not None and not sd: raise WeightsUnavailableError(f"{path} is an ossad checkpoint with no backbone weights in it")
     try: missing, unexpected = backbone.load_state_dict(backbone.adapt_state(sd), strict=False)
     except RuntimeError as e:   # same names, other shapes (a wider network)
         raise WeightsUnavailableError(f"{path} does not fit {backbone.name}: {str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}") from None

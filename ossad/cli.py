@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--amp", action=argparse.BooleanOptionalAction, help="mixed precision (default: auto, as ossad train)")
     r.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="channels-last memory format (default: auto)")
     r.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best available)")
-    r.add_argument("--out", help="the weights file (default: pretrained/<backbone>-<data set>-<setting>-<shots>shot-seed<seed>.pt)")
+    r.add_argument("--out", help="the weights file (default: pretrained/<backbone>-<data set>-<setting>-<shots>shot[-<known class>...]-seed<seed>.pt)")
     r.add_argument("--overwrite", action="store_true", help="replace an existing weights file")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
@@ -173,7 +173,9 @@ def pretrain_command(args) -> dict:
     w = (args.weights or "none").strip()
     cfg = PretrainConfig(backbone=args.backbone, weights=None if w.lower() == "none" else "imagenet" if w.lower() == "imagenet" else str(Path(w).expanduser().resolve()), **given)
     name = args.category if args.dataset == "folder" else args.dataset
-    out = Path(args.out).expanduser() if args.out else Path(f"pretrained/{args.backbone}-{name}-{args.setting}-{spec.shots}shot-seed{args.seed}.pt")
+    tags = ([args.known_class] if args.known_class else []) + ([f"contamination{args.contamination:g}"] if args.contamination else []) \
+           + ([f"fraction{args.train_fraction:g}"] if args.train_fraction not in (None, 1) else [])     # every option that changes the split is in the name
+    out = Path(args.out).expanduser() if args.out else Path("pretrained/" + "-".join([args.backbone, name, args.setting, f"{spec.shots}shot", *tags, f"seed{args.seed}"]) + ".pt")
     if out.is_dir(): raise ValueError(f"--out {out} is a folder; give a file name such as {out / 'weights.pt'}")
     if out.exists() and not args.overwrite: raise ValueError(f"{out} already exists; pass --overwrite to replace it or --out to choose another file")
     get_device(args.device)                            # a device this machine lacks is refused before any work

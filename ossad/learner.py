@@ -107,7 +107,11 @@ class Learner:
             raise NoAnomaliesError(f"{type(model).__name__} learns from labelled anomalies, but the split has none "
                                    f"(setting {split.record.get('setting')!r}, shots={split.record.get('shots')}). "
                                    "Use shots >= 1, or a method that trains without anomalies (SaliencyCut, IGD).")
-        self.model, self.split, self.seed, self.config = model, split, seed, config
+        start = getattr(getattr(config if hasattr(config, "model") else model.config, "model", None), "weights", None)
+        if start is not None:                                  # starting weights must not have been trained on this test set
+            from ossad.pretrain import check_unseen
+            check_unseen(start, split.test)
+        self.model, self.split, self.seed, self.config, self.start_weights = model, split, seed, config, start
         self.train_config = config if isinstance(config, TrainConfig) else config.train
         self.device = get_device(device); self.model.to(self.device)
         self.out, self.progress = (Path(out) if out is not None else None), progress
@@ -264,9 +268,19 @@ def save(self: Learner, path: str | Path) -> Path:
     state = dict(method=getattr(self.model, "name", type(self.model).__name__), config=_plain(asdict(self.config)),
                  model=self.model.state_dict(), optimizers=[o.state_dict() for o in self.optimizers],
                  schedulers=[s.state_dict() for s in self.schedulers], epoch=self.epoch, history=_plain(self.history),
-                 split=_plain(self.split.record), seed=self.seed)
+                 split=_plain(self.split.record), seed=self.seed, trained_on=sorted(self.trained_on))
     with atomic_path(path) as tmp: torch.save(state, tmp)
     return path
+
+@patch(as_prop=True)
+def trained_on(self: Learner) -> set[str]:
+    "Fingerprints of every image these weights learn from: the split's training images and whatever the starting weights were trained on."
+    if getattr(self, "_trained_on", None) is None:
+        from ossad.pretrain import trained_fingerprints
+        sp = self.split
+        self._trained_on = (set(sp.train_normal.fingerprints().values()) | set(sp.train_anomalies.fingerprints().values())
+                            | (trained_fingerprints(self.start_weights) or set()))
+    return self._trained_on
 
 @patch
 def load(self: Learner, path: str | Path) -> "Learner":

@@ -18,8 +18,8 @@ from .learner import fast_path, half_dtype
 from .detector import NonFiniteLossError
 
 # %% auto #0
-__all__ = ['proxy_batch', 'ProxyNet', 'PretrainConfig', 'pretrain', 'save_pretrained', 'pretraining_record', 'check_unseen',
-           'training_images']
+__all__ = ['proxy_batch', 'ProxyNet', 'PretrainConfig', 'pretrain', 'trained_fingerprints', 'save_pretrained',
+           'pretraining_record', 'check_unseen', 'training_images']
 
 # %% ../nbs/18_pretrain.ipynb #c006
 def proxy_batch(images: torch.Tensor, # uint8 (B,C,H,W)
@@ -81,13 +81,15 @@ def pretrain(images: ImageSet, # unlabelled images (labels are ignored); never t
     device = get_device(device)
     fp = fast_path(device)
     amp = fp["amp"] if c.amp == "auto" else c.amp
-    fmt = torch.channels_last if (fp["channels_last"] if c.channels_last == "auto" else c.channels_last) else torch.contiguous_format
+    cl = fp["channels_last"] if c.channels_last == "auto" else c.channels_last
+    fmt = torch.channels_last if cl else torch.contiguous_format
     dtype = half_dtype(device) if amp else None
-    x_all = images.tensors(c.image_size, progress=progress)          # decoded once
-    with seeded(spawn(seed, "init")): net = ProxyNet(get_backbone(c.backbone, c.weights))
+    with seeded(spawn(seed, "init")): net = ProxyNet(get_backbone(c.backbone, c.weights))   # the network (and its weights file) first: fail before decoding
     net.to(device).to(memory_format=fmt).train()
+    x_all = images.tensors(c.image_size, progress=progress)          # decoded once
     opt = torch.optim.Adam(net.parameters(), lr=c.lr, weight_decay=c.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, c.steps)
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)   # float16 gradients need loss scaling; bfloat16's do not
     g, B = make_generator(spawn(seed, "pretrain")), min(c.batch_size, len(x_all))
     history, bar = [], _bar(c.steps, progress)
     for step in range(c.steps):
@@ -99,21 +101,37 @@ def pretrain(images: ImageSet, # unlabelled images (labels are ignored); never t
         with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None): logits = net(x)
         loss = F.cross_entropy(logits.float(), y)                     # the loss in float32
         if not torch.isfinite(loss): raise NonFiniteLossError(f"the proxy loss became {loss.item()} at step {step}; lower lr (now {c.lr})")
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
+        opt.zero_grad(set_to_none=True); scaler.scale(loss).backward(); scaler.step(opt); scaler.update(); sched.step()
         history.append(dict(step=step, loss=loss.item(), accuracy=(logits.argmax(1) == y).float().mean().item()))
         if bar is not None: bar.update(); bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", acc=f"{history[-1]['accuracy']:.2f}")
     if bar is not None: bar.close()
+    net.backbone.pretrained_with = dict(device=device.type, autocast=str(dtype).removeprefix("torch.") if dtype else None, channels_last=bool(cl))
     return net.backbone.to("cpu").to(memory_format=torch.contiguous_format).eval(), history
 
 # %% ../nbs/18_pretrain.ipynb #c027
+def trained_fingerprints(weights: str | Path | None) -> set[str] | None:
+    "Fingerprints of every image `weights` were trained on, through the whole chain of starting weights; empty for None or ImageNet, None when a file does not say."
+    if weights is None or str(weights).lower() in ("none", "imagenet"): return set()
+    path = Path(weights).expanduser()
+    if path.is_dir(): path = path / "model.pt"                     # a run folder: its final weights
+    if not path.is_file(): return None
+    try: sd = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e: raise WeightsUnavailableError(f"cannot read weights file {path}: {type(e).__name__}: {e}") from None
+    if not isinstance(sd, dict): return None
+    if isinstance(sd.get("pretrain"), dict): found = sd["pretrain"].get("fingerprints")   # written by save_pretrained
+    else: found = sd.get("trained_on")                                                     # an ossad run's model.pt (Learner.save)
+    return None if found is None else set(found)
+
 def save_pretrained(backbone: nn.Module, path: str | Path, config: PretrainConfig, images: ImageSet, seed: int, history: list[dict]) -> Path:
-    "Write `backbone`'s weights and the record of its pretraining (settings, seed, date, final proxy accuracy, fingerprints of `images`) to `path`, atomically."
+    "Write `backbone`'s weights and the record of its pretraining (settings, seed, date, final proxy accuracy, fingerprints of `images` and of what its starting weights saw) to `path`, atomically."
     path = Path(path).expanduser()
     last = history[-20:]
+    before = trained_fingerprints(config.weights) or set()         # pretraining that started from trained weights inherits what they saw
     record = dict(kind="ossad pretrain (3-way CutPaste)", backbone=backbone.name, config=asdict(config), seed=int(seed), n_images=len(images),
+                  precision=getattr(backbone, "pretrained_with", None),
                   final_loss=sum(h["loss"] for h in last) / len(last), final_accuracy=sum(h["accuracy"] for h in last) / len(last),
                   date=datetime.datetime.now().isoformat(timespec="seconds"), torch=str(torch.__version__), machine=platform.machine(),
-                  fingerprints=sorted(set(images.fingerprints().values())))
+                  fingerprints=sorted(set(images.fingerprints().values()) | before))
     with atomic_path(path) as tmp: torch.save(dict(state_dict=backbone.state_dict(), pretrain=record), tmp)
     return path
 
@@ -124,13 +142,12 @@ def pretraining_record(path: str | Path) -> dict | None:
     return sd.get("pretrain") if isinstance(sd, dict) else None
 
 def check_unseen(weights: str | Path | None, test: ImageSet):
-    "Raise if `weights` is a file that `save_pretrained` wrote from images that include any of `test`'s: pretraining must never see the test set."
-    if weights is None or str(weights).lower() in ("none", "imagenet") or not Path(weights).expanduser().is_file(): return
-    rec = pretraining_record(weights)
-    if not rec or "fingerprints" not in rec: return
-    shared = set(rec["fingerprints"]) & set(test.fingerprints().values())
-    if shared: raise ValueError(f"the weights {weights} were pretrained on {len(shared)} of this run's {len(test)} test images; "
-                                "pretrain with the same --setting, --shots and --seed as the run (ossad pretrain uses only its training images)")
+    "Raise if `weights` (a `save_pretrained` file, a run's `model.pt` or run folder, or anything they started from) were trained on any of `test`'s images."
+    seen = trained_fingerprints(weights)
+    if not seen: return                                              # random or ImageNet weights, or a file that records nothing
+    shared = seen & set(test.fingerprints().values())
+    if shared: raise ValueError(f"the weights {weights} were trained on {len(shared)} of this run's {len(test)} test images; "
+                                "start from weights trained on this split's training images only (ossad pretrain with the same --setting, --shots and --seed)")
 
 # %% ../nbs/18_pretrain.ipynb #c039
 def training_images(split) -> ImageSet:

@@ -194,12 +194,16 @@ def test_backbone_option_and_weights_from_a_run(tmp_path, capsys):
                  "--out", str(a), *FAST]) == 0
     assert json.loads((a / "config.json").read_text())["config"]["model"]["backbone"] == "efficientnet_lite0"
     fast0 = [a if a != "1" else "0" for a in FAST]             # --epochs 0: run b keeps the weights it starts from
+    capsys.readouterr()                                         # another seed draws another split, whose test images run a trained on: refused
     assert main(["train", "--method", "devnet", "--backbone", "efficientnet_lite0", "--weights", str(a), "--dataset", "toy", "--seed", "5",
-                 "--out", str(tmp_path / "b"), *fast0]) == 0
+                 "--out", str(tmp_path / "b5"), *fast0]) == 2
+    assert "were trained on" in capsys.readouterr().err and not (tmp_path / "b5").exists()
+    assert main(["train", "--method", "devnet", "--backbone", "efficientnet_lite0", "--weights", str(a), "--dataset", "toy", "--seed", "0",
+                 "--out", str(tmp_path / "b"), *fast0]) == 0          # the same split: accepted
     sa, sb = (torch.load(r / "model.pt", weights_only=True)["model"] for r in (a, tmp_path / "b"))
     bkeys = [k for k in sa if k.startswith("backbone.")]
     assert len(bkeys) > 100 and all(torch.equal(sa[k], sb[k]) for k in bkeys)     # run a's trained backbone, not ImageNet's
-    assert not torch.equal(sa["head.weight"], sb["head.weight"])                    # the head is new (seed 5)
+    assert not torch.equal(sa["head.weight"], sb["head.weight"])                    # the head is new (run a trained its own)
     capsys.readouterr()
     assert main(["train", "--method", "devnet", "--weights", str(a), "--dataset", "toy", "--out", str(tmp_path / "c"), *FAST]) == 2
     assert "pass --backbone efficientnet_lite0" in capsys.readouterr().err
