@@ -17,8 +17,8 @@ from .runs import METHODS, DATASETS, RunSpec, train_run, evaluate_run, read_run,
 from .pretrain import PretrainConfig, pretrain, save_pretrained, training_images
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'add_data_options', 'build_parser', 'methods_with', 'settings_of', 'format_results', 'train',
-           'evaluate', 'pretrain_command', 'is_user_error', 'error_message', 'main']
+__all__ = ['USER_ERRORS', 'add_data_options', 'add_machine_options', 'build_parser', 'methods_with', 'settings_of',
+           'format_results', 'train', 'evaluate', 'pretrain_command', 'is_user_error', 'error_message', 'main']
 
 # %% ../nbs/30_cli.ipynb #c008
 def add_data_options(p: argparse.ArgumentParser):
@@ -33,6 +33,15 @@ def add_data_options(p: argparse.ArgumentParser):
     p.add_argument("--contamination", type=float, help="with --setting contamination: fraction of unlabelled anomalies in the training pool (default: 0.1)")
     p.add_argument("--train-fraction", type=float, help="with --setting small_train: fraction of normal training images kept (default: 0.5)")
     p.add_argument("--seed", type=int, default=0, help="seeds the split, the initial weights and the training order (default: 0)")
+
+def add_machine_options(p: argparse.ArgumentParser, out: str, overwrite: str):
+    "The precision, device, output and progress options that `ossad train` and `ossad pretrain` share; `out` and `overwrite` are their help texts."
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, help="mixed precision, bfloat16 on a CPU, float16 on CUDA (default: auto, on for CUDA and CPUs with bf16 matrix units)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="channels-last memory format (default: auto, on for CPUs and CUDA)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best available)")
+    p.add_argument("--out", help=out)
+    p.add_argument("--overwrite", action="store_true", help=overwrite)
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 def build_parser() -> argparse.ArgumentParser:
     "The `ossad` argument parser."
@@ -73,12 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--image-size", type=int, help="override the preset's image size")
     t.add_argument("--batch-size", type=int, help="override the preset's batch size")
     t.add_argument("--lr", type=float, help="override the preset's learning rate")
-    t.add_argument("--amp", action=argparse.BooleanOptionalAction, help="mixed precision, bfloat16 on a CPU, float16 on CUDA (default: auto, on for CUDA and CPUs with bf16 matrix units)")
-    t.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="channels-last memory format (default: auto, on for CPUs and CUDA)")
-    t.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best available)")
-    t.add_argument("--out", help="run folder (default: runs/<method>-<dataset>-<setting>-<shots>shot-seed<seed>)")
-    t.add_argument("--overwrite", action="store_true", help="replace an existing run folder's files")
-    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_machine_options(t, out="run folder (default: runs/<method>-<dataset>-<setting>-<shots>shot-seed<seed>)", overwrite="replace an existing run folder's files")
     e = sub.add_parser("evaluate", help="re-evaluate a run folder's saved weights on its test split",
                        description="Rebuild a run's data set and split from its config.json, load model.pt and print the test metrics.")
     e.add_argument("run", help="a run folder written by `ossad train`")
@@ -97,12 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--image-size", type=int, help="image side in pixels (default: 96, the teaching presets')")
     r.add_argument("--batch-size", type=int, help="images per step, each seen intact, with CutPaste and with a scar (default: 32)")
     r.add_argument("--lr", type=float, help="Adam's learning rate (default: 1e-3)")
-    r.add_argument("--amp", action=argparse.BooleanOptionalAction, help="mixed precision (default: auto, as ossad train)")
-    r.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="channels-last memory format (default: auto)")
-    r.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best available)")
-    r.add_argument("--out", help="the weights file (default: pretrained/<backbone>-<data set>-<setting>-<shots>shot[-<known class>...]-seed<seed>.pt)")
-    r.add_argument("--overwrite", action="store_true", help="replace an existing weights file")
-    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_machine_options(r, out="the weights file (default: pretrained/<backbone>-<data set>-<setting>-<shots>shot[-<known class>...]-seed<seed>.pt)",
+                        overwrite="replace an existing weights file")
     return p
 
 # %% ../nbs/30_cli.ipynb #c010
