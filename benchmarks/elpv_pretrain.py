@@ -22,8 +22,8 @@ from ossad.core import machine_info, describe_machine, Timer
 from ossad.data import load_elpv
 from ossad.detector import TrainConfig
 from ossad.learner import Learner
-from ossad.models.knn import KNN, KNNConfig, KNNSettings
-from ossad.pretrain import PretrainConfig, pretrain, save_pretrained, training_images, check_unseen
+from ossad.models.knn import KNNConfig, KNNSettings
+from ossad.pretrain import PretrainConfig, pretrain, save_pretrained, training_images
 from ossad.protocols import make_split
 from ossad.runs import make_config, build_detector, parse_sets
 
@@ -97,7 +97,6 @@ for seed in args.seeds:
         images = training_images(split)
         with Timer() as t: backbone, hist = pretrain(images, pcfg, seed=seed, progress=False)
         wfile = save_pretrained(backbone, tmp / f"{sname}-{seed}.pt", pcfg, images, seed, hist)
-        check_unseen(wfile, split.test)
         knn = {}
         for tag, w in (("random", None), ("pretrained", str(wfile))):
             kcfg = KNNConfig(model=KNNSettings(backbone=pcfg.backbone, weights=w), train=TrainConfig(image_size=pcfg.image_size, epochs=0, rotate=0.0, eval_batch_size=64))

@@ -18,7 +18,7 @@ from execnb.nbio import read_nb
 from execnb.shell import CaptureShell
 nb, sh, t0 = read_nb(sys.argv[1]), CaptureShell(), time.perf_counter()
 for c in nb.cells:
-    if c.cell_type != "code": continue
+    if c.cell_type != "code" or "#| eval: false" in c.source: continue   # as nbdev_test: cells marked not to run are skipped
     sh.run(c.source)
     if sh.exc: print(f"error in cell {c.get('id')}: {sh.exc!r}"); sys.exit(1)
 print(f"{time.perf_counter() - t0:.1f}")
@@ -43,7 +43,7 @@ machine = describe_machine(machine_info())
 md = ["# Whole-notebook run times\n",
       f"Produced by `python benchmarks/notebook_times.py {' '.join(args.notebooks)}` on {time.strftime('%Y-%m-%d')}, with nothing else running.\n",
       f"- machine: {machine}",
-      "- every code cell run, `slow` ones included, in a fresh Python process from the notebook's folder; seeds fixed inside the notebooks",
+      "- every code cell run, `slow` ones included (those marked `#| eval: false` skipped, as nbdev_test does), in a fresh Python process from the notebook's folder; seeds fixed inside the notebooks",
       f"- target: {args.limit:.0f} s per notebook\n",
       "| notebook | result | wall time (process) | cells alone | within target |", "|---|---|---|---|---|"]
 md += [f"| {r['nb']} | {'ran' if r['ok'] else 'FAILED: ' + r['err'].replace(chr(10), ' ')} | {r['wall']:.0f} s | "

@@ -172,7 +172,7 @@ def pretrain_command(args) -> dict:
     given = {k: getattr(args, k) for k in ("steps", "image_size", "batch_size", "lr", "amp", "channels_last") if getattr(args, k) is not None}
     w = (args.weights or "none").strip()
     cfg = PretrainConfig(backbone=args.backbone, weights=None if w.lower() == "none" else "imagenet" if w.lower() == "imagenet" else str(Path(w).expanduser().resolve()), **given)
-    name = args.category if args.dataset == "folder" else args.dataset
+    name = (args.category or "folder") if args.dataset == "folder" else args.dataset   # folder without --category: load_dataset says so below
     tags = ([args.known_class] if args.known_class else []) + ([f"contamination{args.contamination:g}"] if args.contamination else []) \
            + ([f"fraction{args.train_fraction:g}"] if args.train_fraction not in (None, 1) else [])     # every option that changes the split is in the name
     out = Path(args.out).expanduser() if args.out else Path("pretrained/" + "-".join([args.backbone, name, args.setting, f"{spec.shots}shot", *tags, f"seed{args.seed}"]) + ".pt")

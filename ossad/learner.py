@@ -107,10 +107,11 @@ class Learner:
             raise NoAnomaliesError(f"{type(model).__name__} learns from labelled anomalies, but the split has none "
                                    f"(setting {split.record.get('setting')!r}, shots={split.record.get('shots')}). "
                                    "Use shots >= 1, or a method that trains without anomalies (SaliencyCut, IGD).")
-        start = getattr(getattr(config if hasattr(config, "model") else model.config, "model", None), "weights", None)
+        start = getattr(getattr(config if hasattr(config, "model") else getattr(model, "config", None), "model", None), "weights", None)
+        self._start_seen = set()
         if start is not None:                                  # starting weights must not have been trained on this test set
             from ossad.pretrain import check_unseen
-            check_unseen(start, split.test)
+            self._start_seen = check_unseen(start, split.test) or set()   # read once, now: the file may change before save
         self.model, self.split, self.seed, self.config, self.start_weights = model, split, seed, config, start
         self.train_config = config if isinstance(config, TrainConfig) else config.train
         self.device = get_device(device); self.model.to(self.device)
@@ -276,10 +277,9 @@ def save(self: Learner, path: str | Path) -> Path:
 def trained_on(self: Learner) -> set[str]:
     "Fingerprints of every image these weights learn from: the split's training images and whatever the starting weights were trained on."
     if getattr(self, "_trained_on", None) is None:
-        from ossad.pretrain import trained_fingerprints
         sp = self.split
         self._trained_on = (set(sp.train_normal.fingerprints().values()) | set(sp.train_anomalies.fingerprints().values())
-                            | (trained_fingerprints(self.start_weights) or set()))
+                            | getattr(self, "_start_seen", set()))
     return self._trained_on
 
 @patch
@@ -303,6 +303,11 @@ def load(self: Learner, path: str | Path) -> "Learner":
     except RuntimeError as e: raise ValueError(f"{path}: the weights do not fit this model, whose config differs from the one they were trained with ({str(e).splitlines()[1].strip()[:200] if len(str(e).splitlines()) > 1 else str(e)[:200]})") from None
     for o, s in zip(self.optimizers, state["optimizers"]): o.load_state_dict(s)
     for o, s in zip(self.schedulers, state["schedulers"]): o.load_state_dict(s)
+    if state.get("trained_on"):                        # weights trained on some of this split's test images must not score them
+        seen = set(state["trained_on"])
+        shared = seen & set(self.split.test.fingerprints().values())
+        if shared: raise ValueError(f"{path} was trained on {len(shared)} of this split's {len(self.split.test)} test images: load it with the split it was trained on")
+        self._trained_on = self.trained_on | seen
     self.epoch, self.history = state["epoch"], state["history"]
     self.checkpoint = {k: state.get(k) for k in ("config", "split", "seed")}   # what the weights were trained with, for callers to check
     return self

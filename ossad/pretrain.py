@@ -115,7 +115,13 @@ def trained_fingerprints(weights: str | Path | None) -> set[str] | None:
     path = Path(weights).expanduser()
     if path.is_dir(): path = path / "model.pt"                     # a run folder: its final weights
     if not path.is_file(): return None
-    try: sd = torch.load(path, map_location="cpu", weights_only=True)
+    def load(mmap):   # mmap: only the record is read, not every tensor; files in torch's legacy format cannot be mapped
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    try:
+        try: sd = load(True)
+        except RuntimeError as e:
+            if "mmap" not in str(e): raise
+            sd = load(False)
     except Exception as e: raise WeightsUnavailableError(f"cannot read weights file {path}: {type(e).__name__}: {e}") from None
     if not isinstance(sd, dict): return None
     if isinstance(sd.get("pretrain"), dict): found = sd["pretrain"].get("fingerprints")   # written by save_pretrained
@@ -141,13 +147,14 @@ def pretraining_record(path: str | Path) -> dict | None:
     except Exception as e: raise WeightsUnavailableError(f"cannot read weights file {path}: {type(e).__name__}: {e}") from None
     return sd.get("pretrain") if isinstance(sd, dict) else None
 
-def check_unseen(weights: str | Path | None, test: ImageSet):
-    "Raise if `weights` (a `save_pretrained` file, a run's `model.pt` or run folder, or anything they started from) were trained on any of `test`'s images."
-    seen = trained_fingerprints(weights)
-    if not seen: return                                              # random or ImageNet weights, or a file that records nothing
+def check_unseen(weights: str | Path | None, test: ImageSet, seen: set[str] | None = None) -> set[str] | None:
+    "Raise if `weights` (a `save_pretrained` file, a run's `model.pt` or run folder, or anything they started from) were trained on any of `test`'s images; return what they were trained on (`trained_fingerprints`, or `seen` if given)."
+    seen = trained_fingerprints(weights) if seen is None else seen
+    if not seen: return seen                                         # random or ImageNet weights, or a file that records nothing
     shared = seen & set(test.fingerprints().values())
     if shared: raise ValueError(f"the weights {weights} were trained on {len(shared)} of this run's {len(test)} test images; "
                                 "start from weights trained on this split's training images only (ossad pretrain with the same --setting, --shots and --seed)")
+    return seen
 
 # %% ../nbs/18_pretrain.ipynb #c039
 def training_images(split) -> ImageSet:
