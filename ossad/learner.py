@@ -279,7 +279,7 @@ def trained_on(self: Learner) -> set[str]:
     if getattr(self, "_trained_on", None) is None:
         sp = self.split
         self._trained_on = (set(sp.train_normal.fingerprints().values()) | set(sp.train_anomalies.fingerprints().values())
-                            | getattr(self, "_start_seen", set()))
+                            | self._start_seen)
     return self._trained_on
 
 @patch

@@ -109,20 +109,23 @@ def pretrain(images: ImageSet, # unlabelled images (labels are ignored); never t
     return net.backbone.to("cpu").to(memory_format=torch.contiguous_format).eval(), history
 
 # %% ../nbs/18_pretrain.ipynb #c027
+def _read_weights_file(path: Path):
+    "A weights file's contents, memory-mapped (only what is used is read; torch's legacy format cannot be mapped and is read whole)."
+    load = lambda mmap: torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    try:
+        try: return load(True)
+        except RuntimeError as e:
+            if "mmap" not in str(e): raise
+            return load(False)
+    except Exception as e: raise WeightsUnavailableError(f"cannot read weights file {path}: {type(e).__name__}: {e}") from None
+
 def trained_fingerprints(weights: str | Path | None) -> set[str] | None:
     "Fingerprints of every image `weights` were trained on, through the whole chain of starting weights; empty for None or ImageNet, None when a file does not say."
     if weights is None or str(weights).lower() in ("none", "imagenet"): return set()
     path = Path(weights).expanduser()
     if path.is_dir(): path = path / "model.pt"                     # a run folder: its final weights
     if not path.is_file(): return None
-    def load(mmap):   # mmap: only the record is read, not every tensor; files in torch's legacy format cannot be mapped
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-    try:
-        try: sd = load(True)
-        except RuntimeError as e:
-            if "mmap" not in str(e): raise
-            sd = load(False)
-    except Exception as e: raise WeightsUnavailableError(f"cannot read weights file {path}: {type(e).__name__}: {e}") from None
+    sd = _read_weights_file(path)
     if not isinstance(sd, dict): return None
     if isinstance(sd.get("pretrain"), dict): found = sd["pretrain"].get("fingerprints")   # written by save_pretrained
     else: found = sd.get("trained_on")                                                     # an ossad run's model.pt (Learner.save)
@@ -143,13 +146,12 @@ def save_pretrained(backbone: nn.Module, path: str | Path, config: PretrainConfi
 
 def pretraining_record(path: str | Path) -> dict | None:
     "The record `save_pretrained` wrote into a weights file, or None for any other weights file."
-    try: sd = torch.load(Path(path).expanduser(), map_location="cpu", weights_only=True)
-    except Exception as e: raise WeightsUnavailableError(f"cannot read weights file {path}: {type(e).__name__}: {e}") from None
+    sd = _read_weights_file(Path(path).expanduser())
     return sd.get("pretrain") if isinstance(sd, dict) else None
 
-def check_unseen(weights: str | Path | None, test: ImageSet, seen: set[str] | None = None) -> set[str] | None:
-    "Raise if `weights` (a `save_pretrained` file, a run's `model.pt` or run folder, or anything they started from) were trained on any of `test`'s images; return what they were trained on (`trained_fingerprints`, or `seen` if given)."
-    seen = trained_fingerprints(weights) if seen is None else seen
+def check_unseen(weights: str | Path | None, test: ImageSet) -> set[str] | None:
+    "Raise if `weights` (a `save_pretrained` file, a run's `model.pt` or run folder, or anything they started from) were trained on any of `test`'s images; return what they were trained on (`trained_fingerprints`)."
+    seen = trained_fingerprints(weights)
     if not seen: return seen                                         # random or ImageNet weights, or a file that records nothing
     shared = seen & set(test.fingerprints().values())
     if shared: raise ValueError(f"the weights {weights} were trained on {len(shared)} of this run's {len(test)} test images; "
