@@ -12,6 +12,10 @@ command, machine, seeds and date; the darkness baseline (benchmarks/elpv_brightn
     python benchmarks/elpv_knn.py --settings anomaly-free contamination-5 contamination-10 small-10 small-50 --name elpv_knn_one_class --dark elpv_brightness_one_class
     python benchmarks/elpv_knn.py --intensity standardized --settings general-1 general-10 hard-10-mono hard-10-poly --name elpv_knn_standardized --dark elpv_brightness_standardized
     python benchmarks/elpv_knn.py --backbone resnet18 --weights none --name elpv_knn_random   # random features
+    python benchmarks/elpv_knn.py --set anomaly_weight=0.5 --seeds 3 4 5 6 7 8 9 --name elpv_knn_labelled --dark elpv_brightness_seeds3_9
+
+With `--set anomaly_weight=L` (L > 0) the labelled anomalies enter the score (chapter 19, "Using the labelled anomalies"),
+and the table shows the plain kNN (L = 0) on the same splits beside it.
 """
 import argparse, csv, shlex, sys, time
 from pathlib import Path
@@ -23,6 +27,7 @@ from ossad.core import machine_info, describe_machine, Timer
 from ossad.data import load_elpv, standardized
 from ossad.learner import Learner
 from ossad.metrics import image_metrics
+from ossad.models.knn import knn_scores
 from ossad.protocols import make_split
 from ossad.runs import make_config, build_detector, parse_sets
 
@@ -58,6 +63,9 @@ machine = describe_machine(machine_info("cpu"))
 data = load_elpv() if args.intensity == "as-loaded" else standardized(load_elpv())
 x = data.tensors(size, progress=False)
 knn = build_detector("knn", cfg, 0).eval()
+labelled = cfg.model.anomaly_weight > 0
+if labelled and any(SETTINGS[s]["shots"] == 0 for s in args.settings):
+    sys.exit(f"--set anomaly_weight > 0 needs labelled anomalies; these settings have none: {[s for s in args.settings if SETTINGS[s]['shots'] == 0]}")
 with Timer() as t, torch.no_grad():
     feats = torch.cat([knn.features(to_model_input(x[i:i + bs])) for i in range(0, len(x), bs)])
 speed = len(x) / t.seconds
@@ -69,8 +77,11 @@ for seed in args.seeds:
         kw = SETTINGS[name]
         split = make_split(data, seed=seed, **kw)
         knn.set_bank(feats[split.train_normal.index])
+        if labelled: knn.set_anomalies(feats[split.train_anomalies.index])
         scores = knn.score_features(feats[split.test.index])
         m = image_metrics(split.test.labels, scores, split.test.classes)
+        if labelled:   # the plain kNN (anomaly_weight 0) on the same split, for the comparison
+            plain = image_metrics(split.test.labels, knn_scores((feats[split.test.index] - knn.mean) / knn.std, knn.bank, cfg.model.k), split.test.classes)
         if not checked:   # the shortcut must equal a full run of the method on this split
             full = Learner(build_detector("knn", cfg, seed), split, cfg, seed=seed, progress=False)
             full.fit(); ref = full.evaluate()["auroc"]
@@ -78,6 +89,7 @@ for seed in args.seeds:
             print(f"check: cached features give AUROC {m['auroc']:.6f}, a full Learner run {ref:.6f}", flush=True); checked = True
         unseen = split.record["unseen_classes"] if kw["setting"] == "hard" else []
         rows.append(dict(setting=name, seed=seed, auroc=m["auroc"], auprc=m["auprc"], unseen_auroc=m["per_class_auroc"][unseen[0]] if unseen else ""))
+        if labelled: rows[-1].update(plain_auroc=plain["auroc"], plain_unseen_auroc=plain["per_class_auroc"][unseen[0]] if unseen else "")
         print(f"{name:>13} seed {seed}: AUROC {m['auroc']:.4f} AUPRC {m['auprc']:.4f} {m['per_class_auroc']}", flush=True)
 
 with open(out / f"{args.name}.csv", "w", newline="") as f:
@@ -98,24 +110,30 @@ if dark_csv.exists():
             if int(r["seed"]) in args.seeds and r["unseen_auroc"]: dark[r["setting"]].setdefault("unseen", []).append(float(r["unseen_auroc"]))
 c = cfg.model
 hard = [s for s in args.settings if s.startswith("hard")]
-lines = [f"# ELPV: the pretrained-feature kNN baseline ({c.backbone}, weights {c.weights})", "",
+title = f"the kNN with the labelled anomalies (anomaly_weight {c.anomaly_weight}, anomaly_k {c.anomaly_k})" if labelled else "the pretrained-feature kNN baseline"
+row = f"kNN + labelled anomalies (λ = {c.anomaly_weight})" if labelled else f"kNN, {c.backbone} {c.weights}"
+lines = [f"# ELPV: {title} ({c.backbone}, weights {c.weights})", "",
          f"Produced by `{command}` on {time.strftime('%Y-%m-%d')}.", "",
          f"- machine: {machine}",
          f"- seeds: {args.seeds} (each seeds the split; nothing is trained); {size} px; pooled {c.backbone} features; "
-         f"k = {c.k}; features standardised: {c.standardize}; labelled anomalies not used",
+         f"k = {c.k}; features standardised: {c.standardize}; " + (f"labelled anomalies used: λ = {c.anomaly_weight}, k_A = {c.anomaly_k}" if labelled else "labelled anomalies not used"),
          "- images: " + ("each standardised on its own (mean 128, std 40): brightness taken away" if args.intensity == "standardized" else "as loaded"),
          f"- feature extraction: {speed:.1f} images/s (batch {bs}, {torch.get_num_threads()} threads)", "",
          "| AUROC (mean ± std over seeds) | " + " | ".join(args.settings) + " |", "|---|" + "---|" * len(args.settings),
-         f"| kNN, {c.backbone} {c.weights} | " + " | ".join(ms([r["auroc"] for r in rows if r["setting"] == s]) for s in args.settings) + " |"]
+         f"| {row} | " + " | ".join(ms([r["auroc"] for r in rows if r["setting"] == s]) for s in args.settings) + " |"]
+if labelled:
+    lines.append("| kNN (λ = 0, same splits) | " + " | ".join(ms([r["plain_auroc"] for r in rows if r["setting"] == s]) for s in args.settings) + " |")
 if dark:
     lines.append("| darkness (no training) | " + " | ".join(ms(dark.get(s, {}).get("auroc", [])) for s in args.settings) + " |")
 if hard:
     lines += ["", "| AUROC on the unseen class | " + " | ".join(hard) + " |", "|---|" + "---|" * len(hard),
-              "| kNN | " + " | ".join(ms([r["unseen_auroc"] for r in rows if r["setting"] == s]) for s in hard) + " |"]
+              f"| {row} | " + " | ".join(ms([r["unseen_auroc"] for r in rows if r["setting"] == s]) for s in hard) + " |"]
+    if labelled: lines.append("| kNN (λ = 0) | " + " | ".join(ms([r["plain_unseen_auroc"] for r in rows if r["setting"] == s]) for s in hard) + " |")
     if dark: lines.append("| darkness | " + " | ".join(ms(dark.get(s, {}).get("unseen", [])) for s in hard) + " |")
 lines += ["", f"One row per (setting, seed) in {args.name}.csv. The darkness rows come from {args.dark}.csv (same splits, 96 px). "
           "A spread of 0.000 over seeds is not robustness: the hard settings' normal training images and test set are the same for every seed "
-          "(the seed draws only the labelled anomalies, which neither baseline uses), and nothing is trained, so no seed enters the scores otherwise."]
+          "(the seed draws only the labelled anomalies, which neither baseline uses), and nothing is trained, so no seed enters the scores otherwise."
+          + (" With λ > 0 the labelled anomalies, and so the seed, do enter the score." if labelled else "")]
 lines += [""] + [f"Note: {n}" for n in args.note]
 (out / f"{args.name}.md").write_text("\n".join(lines) + "\n")
 print("\n".join(lines))

@@ -187,6 +187,22 @@ def test_knn_baseline_trains_nothing_and_reevaluates(tmp_path, capsys):
     assert "trains nothing" in capsys.readouterr().err
 
 
+def test_knn_with_labelled_anomalies_reevaluates_and_needs_them(tmp_path, capsys):
+    "`--set anomaly_weight=0.5` stores the labelled anomalies' features in model.pt (evaluate reproduces the AUROC); without labelled anomalies it is a one-line error."
+    out = tmp_path / "knn"
+    assert main(["train", "--method", "knn", "--dataset", "toy", "--setting", "general", "--shots", "5", "--seed", "0", "--image-size", "64",
+                 "--set", "anomaly_weight=0.5", "--out", str(out), "--no-progress"]) == 0
+    state = torch.load(out / "model.pt", weights_only=True)["model"]
+    assert state["anomaly_bank"].shape[0] == 5 and float(state["anomaly_scale"]) > 0
+    m = json.loads((out / "metrics.json").read_text())
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--no-progress"]) == 0
+    assert f"AUROC                    {m['auroc']:.4f}" in capsys.readouterr().out
+    assert main(["train", "--method", "knn", "--dataset", "toy", "--setting", "anomaly_free", "--image-size", "64", "--set", "anomaly_weight=0.5",
+                 "--out", str(tmp_path / "free"), "--no-progress"]) == 2
+    assert "needs labelled anomalies" in capsys.readouterr().err and not (tmp_path / "free").exists()
+
+
 def test_backbone_option_and_weights_from_a_run(tmp_path, capsys):
     "--backbone builds the method on another network; --weights RUN reuses a run's trained backbone, and refuses another kind."
     a = tmp_path / "a"

@@ -30,9 +30,13 @@ class KNNSettings:
     weights: str | None = "imagenet"       # None (random features: a sanity check), "imagenet", a file or a run's model.pt
     k: int = 5                             # neighbours averaged
     standardize: bool = True               # z-score each feature over the training normals
+    anomaly_weight: float = 0.0            # λ: how much nearness to the labelled anomalies adds (0: they are not used)
+    anomaly_k: int = 3                     # labelled anomalies averaged in that distance
     def __post_init__(self):
         check_backbone(self.backbone)
         if self.k < 1: raise ValueError(f"knn needs k >= 1 neighbours, got {self.k}")
+        if self.anomaly_k < 1: raise ValueError(f"knn needs anomaly_k >= 1 labelled anomalies, got {self.anomaly_k}")
+        if not self.anomaly_weight >= 0: raise ValueError(f"knn needs anomaly_weight >= 0, got {self.anomaly_weight}")
 
 @dataclass
 class KNNConfig(DetectorConfig):
@@ -62,19 +66,22 @@ class KNN(Detector):
         self.backbone = get_backbone(c.backbone, c.weights).requires_grad_(False).eval().to(memory_format=torch.channels_last)
         C = self.backbone.out_channels
         self.register_buffer("bank", torch.zeros(0, C)); self.register_buffer("mean", torch.zeros(C)); self.register_buffer("std", torch.ones(C))
+        self.register_buffer("anomaly_bank", torch.zeros(0, C)); self.register_buffer("anomaly_scale", torch.zeros(()))   # see "Using the labelled anomalies"
 
     def train(self, mode: bool = True):
         "Set the training mode, but keep the frozen backbone in evaluation mode (its batch-norm statistics never change)."
         super().train(mode); self.backbone.eval(); return self
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        t = state_dict.get(prefix + "bank")
-        if t is not None and t.ndim == 2 and t.shape[1] == self.bank.shape[1]: self.bank = self.bank.new_empty(t.shape)   # the bank's length is the data's
+        for name in ("bank", "anomaly_bank"):   # the banks' lengths are the data's
+            t, b = state_dict.get(prefix + name), getattr(self, name)
+            if t is not None and t.ndim == 2 and t.shape[1] == b.shape[1]: setattr(self, name, b.new_empty(t.shape))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        "Globally average-pooled backbone features (B, channels)."
-        return self.backbone(images.contiguous(memory_format=torch.channels_last)).mean((2, 3)).float()
+        "Globally average-pooled backbone features (B, channels), in float32 even under autocast."
+        with torch.autocast(images.device.type, enabled=False):
+            return self.backbone(images.float().contiguous(memory_format=torch.channels_last)).mean((2, 3))
 
 # %% ../../nbs/19_knn.ipynb #c020
 @patch
@@ -104,20 +111,50 @@ def fit_bank(self: KNN, normal: torch.Tensor, batch_size: int = 32, progress: bo
 
 @patch
 def score_features(self: KNN, feats: torch.Tensor) -> torch.Tensor:
-    "$s(x)$ of pooled features (B, channels): mean distance of their standardised form to the k nearest rows of the bank."
-    return knn_scores((feats.float() - self.mean) / self.std, self.bank, self.config.model.k)
+    "$s(x)$ of pooled features (B, channels): mean distance of their standardised form to the k nearest rows of the bank (with `anomaly_weight` > 0, $s_\\lambda(x)$ of the section on labelled anomalies)."
+    c = self.config.model
+    z = (feats.float() - self.mean) / self.std
+    s = knn_scores(z, self.bank, c.k)
+    if c.anomaly_weight == 0: return s
+    if len(self.anomaly_bank) == 0: raise ValueError("anomaly_weight > 0 but no labelled anomalies were given: fit the detector on a split with labelled anomalies (set_anomalies)")
+    return s - c.anomaly_weight * self.anomaly_scale * knn_scores(z, self.anomaly_bank, c.anomaly_k)
 
 @patch
 def score(self: KNN, images: torch.Tensor) -> torch.Tensor:
     "Mean distance of each image's standardised features to its k nearest training normals (higher: more anomalous)."
     return self.score_features(self.features(images))
 
+# %% ../../nbs/19_knn.ipynb #c025b
+@patch
+def set_anomalies(self: KNN, feats: torch.Tensor) -> "KNN":
+    "Keep the pooled features `feats` (M, channels) of the labelled anomalies, standardised like the bank, and the scale $\\sigma_s / \\sigma_a$ over the training normals."
+    if len(feats) == 0: raise ValueError("anomaly_weight > 0 needs labelled anomalies; the split has none")
+    if len(self.bank) < 2: raise ValueError(f"set_anomalies needs the bank of at least 2 training normals first (set_bank or fit_bank), found {len(self.bank)}")
+    c = self.config.model
+    self.anomaly_bank = (feats.float().to(self.bank.device) - self.mean) / self.std
+    d = torch.cdist(self.bank, self.bank, compute_mode="donot_use_mm_for_euclid_dist")
+    d.fill_diagonal_(float("inf"))                                                   # each training normal scored against the others
+    s_train = d.topk(min(c.k, len(self.bank) - 1), dim=1, largest=False).values.mean(1)
+    a_train = knn_scores(self.bank, self.anomaly_bank, c.anomaly_k)
+    self.anomaly_scale = s_train.std() / a_train.std().clamp_min(1e-12)
+    return self
+
+@patch
+@torch.no_grad()
+def fit_anomalies(self: KNN, anomalies: torch.Tensor, batch_size: int = 32) -> "KNN":
+    "Compute the pooled features of the labelled anomalies `anomalies` (uint8, M×C×H×W) and keep them (`set_anomalies`); the bank must be fitted first."
+    self.eval()
+    device = self.bank.device
+    feats = [self.features(to_model_input(anomalies[i:i + batch_size].to(device))) for i in range(0, len(anomalies), batch_size)]
+    return self.set_anomalies(torch.cat(feats) if feats else torch.zeros(0, self.bank.shape[1]))
+
 # %% ../../nbs/19_knn.ipynb #c027
 class FitBank(Callback):
-    "Before training, compute the kNN bank from the learner's normal training images."
+    "Before training, compute the kNN bank from the learner's normal training images (and, with `anomaly_weight` > 0, the labelled anomalies' features)."
     order = 5
     def before_fit(self, learn):
         learn.model.fit_bank(learn.data.normal, learn.train_config.eval_batch_size, learn.progress)
+        if learn.model.config.model.anomaly_weight > 0: learn.model.fit_anomalies(learn.data.anomalies, learn.train_config.eval_batch_size)
 
 @patch
 def callbacks(self: KNN) -> list[Callback]:
