@@ -12,7 +12,7 @@ command, machine, seeds and date; the darkness baseline (benchmarks/elpv_brightn
     python benchmarks/elpv_knn.py --settings anomaly-free contamination-5 contamination-10 small-10 small-50 --name elpv_knn_one_class --dark elpv_brightness_one_class
     python benchmarks/elpv_knn.py --intensity standardized --settings general-1 general-10 hard-10-mono hard-10-poly --name elpv_knn_standardized --dark elpv_brightness_standardized
     python benchmarks/elpv_knn.py --backbone resnet18 --weights none --name elpv_knn_random   # random features
-    python benchmarks/elpv_knn.py --set anomaly_weight=0.5 --seeds 3 4 5 6 7 8 9 --name elpv_knn_labelled --dark elpv_brightness_seeds3_9
+    python benchmarks/elpv_knn.py --set anomaly_weight=0.5 --settings general-1 general-10 hard-10-mono hard-10-poly --seeds 3 4 5 6 7 8 9 --name elpv_knn_labelled --dark elpv_brightness_seeds3_9
 
 With `--set anomaly_weight=L` (L > 0) the labelled anomalies enter the score (chapter 19, "Using the labelled anomalies"),
 and the table shows the plain kNN (L = 0) on the same splits beside it.
@@ -50,6 +50,9 @@ settings = {"backbone": args.backbone, "weights": args.weights}
 settings.update(parse_sets(args.set))
 cfg = make_config("knn", "teaching", settings)
 size = cfg.train.image_size
+labelled = cfg.model.anomaly_weight > 0
+if labelled and any(SETTINGS[s]["shots"] == 0 for s in args.settings):
+    sys.exit(f"--set anomaly_weight > 0 needs labelled anomalies; these settings have none: {[s for s in args.settings if SETTINGS[s]['shots'] == 0]} (pass --settings)")
 bs = args.batch_size or cfg.train.eval_batch_size
 out = Path(__file__).resolve().parent / "results"; out.mkdir(exist_ok=True)
 keep, skip = [], False
@@ -63,9 +66,6 @@ machine = describe_machine(machine_info("cpu"))
 data = load_elpv() if args.intensity == "as-loaded" else standardized(load_elpv())
 x = data.tensors(size, progress=False)
 knn = build_detector("knn", cfg, 0).eval()
-labelled = cfg.model.anomaly_weight > 0
-if labelled and any(SETTINGS[s]["shots"] == 0 for s in args.settings):
-    sys.exit(f"--set anomaly_weight > 0 needs labelled anomalies; these settings have none: {[s for s in args.settings if SETTINGS[s]['shots'] == 0]}")
 with Timer() as t, torch.no_grad():
     feats = torch.cat([knn.features(to_model_input(x[i:i + bs])) for i in range(0, len(x), bs)])
 speed = len(x) / t.seconds

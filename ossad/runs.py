@@ -312,7 +312,9 @@ def evaluate_run(run: str | Path, device=None, progress: bool = True, figures: b
     learn = Learner(build_detector(spec.method, cfg, 0), split, cfg, seed=spec.seed, device=device, progress=progress).load(run / "model.pt")
     ck, trained = learn.checkpoint, _plain(asdict(trained_cfg))
     if isinstance(ck.get("config"), dict) and isinstance(ck["config"].get("train"), dict): ck["config"]["train"].setdefault("channels_last", False)   # (as in read_run)
-    diff = _differences(ck["config"], trained)
+    try: stored = _plain(asdict(get_method(spec.method).config.from_dict(ck["config"])))   # settings added since the run take their defaults, as in read_run
+    except Exception: stored = ck.get("config")                                          # compared as stored: the difference is reported below
+    diff = _differences(stored, trained)
     if diff: raise ValueError(f"{run / 'model.pt'} was trained with another config than {run / 'config.json'} records: " +
                               "; ".join(f"{k} is {a!r} in model.pt, {b!r} in config.json" for k, a, b in diff[:4]))
     if ck["split"] != rc["split"] or ck["seed"] != rc["seed"]:

@@ -185,6 +185,13 @@ def test_knn_baseline_trains_nothing_and_reevaluates(tmp_path, capsys):
     assert f"AUROC                    {m['auroc']:.4f}" in capsys.readouterr().out
     assert main(["train", "--method", "knn", "--dataset", "toy", "--set", "epochs=2", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
     assert "trains nothing" in capsys.readouterr().err
+    # a run written before anomaly_weight existed (0.1.0): no anomaly buffers in model.pt, no such settings in either config
+    ck = torch.load(out / "model.pt", weights_only=True)
+    ck["model"] = {k: v for k, v in ck["model"].items() if not k.startswith("anomaly_")}
+    for c in (ck["config"], cfg["config"]): c["model"].pop("anomaly_weight"); c["model"].pop("anomaly_k")
+    torch.save(ck, out / "model.pt"); (out / "config.json").write_text(json.dumps(cfg))
+    assert main(["evaluate", str(out), "--no-progress"]) == 0, capsys.readouterr().err
+    assert f"AUROC                    {m['auroc']:.4f}" in capsys.readouterr().out
 
 
 def test_knn_with_labelled_anomalies_reevaluates_and_needs_them(tmp_path, capsys):

@@ -13,7 +13,7 @@
    `ossad --help`, a short toy training run with its run folder, and the README's "Use it from Python" code,
    verbatim, as one script.
 """
-import argparse, configparser, os, re, shutil, subprocess, sys, tempfile, time, zipfile
+import argparse, configparser, os, re, shutil, signal, subprocess, sys, tempfile, time, zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +58,7 @@ def run(cmd, cwd=None, env=None, capture=False):
 
 
 def main():
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # stopped from outside (CI stops it when a test fails): kill the child, remove the work folder
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--resolve", choices=["lowest", "newest"], default="lowest",
                     help="lowest: pin every requirement to its lower bound (default); newest: let pip resolve the ranges")

@@ -25,7 +25,7 @@ def knn_scores(queries: torch.Tensor, bank: torch.Tensor, k: int = 5) -> torch.T
 # %% ../../nbs/19_knn.ipynb #c011
 @dataclass
 class KNNSettings:
-    "The kNN baseline's settings: a frozen backbone and its weights, and k."
+    "The kNN baseline's settings: a frozen backbone and its weights, k, and whether (λ > 0) and how the labelled anomalies are used."
     backbone: str = "efficientnet_lite0"   # a registered backbone (ossad.backbones)
     weights: str | None = "imagenet"       # None (random features: a sanity check), "imagenet", a file or a run's model.pt
     k: int = 5                             # neighbours averaged
@@ -73,6 +73,8 @@ class KNN(Detector):
         super().train(mode); self.backbone.eval(); return self
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        C = self.bank.shape[1]   # a checkpoint from before the labelled anomalies could be used has none: load it as λ = 0 left them
+        state_dict.setdefault(prefix + "anomaly_bank", self.anomaly_bank.new_zeros(0, C)); state_dict.setdefault(prefix + "anomaly_scale", self.anomaly_scale.new_zeros(()))
         for name in ("bank", "anomaly_bank"):   # the banks' lengths are the data's
             t, b = state_dict.get(prefix + name), getattr(self, name)
             if t is not None and t.ndim == 2 and t.shape[1] == b.shape[1]: setattr(self, name, b.new_empty(t.shape))
@@ -121,7 +123,7 @@ def score_features(self: KNN, feats: torch.Tensor) -> torch.Tensor:
 
 @patch
 def score(self: KNN, images: torch.Tensor) -> torch.Tensor:
-    "Mean distance of each image's standardised features to its k nearest training normals (higher: more anomalous)."
+    "Mean distance of each image's standardised features to its k nearest training normals, minus the labelled-anomaly term when `anomaly_weight` > 0 (higher: more anomalous)."
     return self.score_features(self.features(images))
 
 # %% ../../nbs/19_knn.ipynb #c025b
