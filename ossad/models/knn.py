@@ -100,16 +100,21 @@ def set_bank(self: KNN, feats: torch.Tensor) -> "KNN":
 
 @patch
 @torch.no_grad()
+def _features_of(self: KNN, images: torch.Tensor, batch_size: int = 32, desc: str | None = None) -> torch.Tensor:
+    "Pooled features (N, channels) of uint8 images (N×C×H×W), in batches on the model's device, with a progress bar titled `desc` if given."
+    self.eval()
+    steps = range(0, len(images), batch_size)
+    if desc:
+        from tqdm.auto import tqdm
+        steps = tqdm(steps, desc=desc, leave=False)
+    feats = [self.features(to_model_input(images[i:i + batch_size].to(self.bank.device))) for i in steps]
+    return torch.cat(feats) if feats else torch.zeros(0, self.bank.shape[1])
+
+@patch
 def fit_bank(self: KNN, normal: torch.Tensor, batch_size: int = 32, progress: bool = False) -> "KNN":
     "Compute the pooled features of the normal training images `normal` (uint8, N×C×H×W) in batches, on the model's device, and keep them as the bank."
     if len(normal) == 0: raise ValueError("the kNN baseline needs normal training images; the split has none")
-    self.eval()
-    device = self.bank.device
-    steps = range(0, len(normal), batch_size)
-    if progress:
-        from tqdm.auto import tqdm
-        steps = tqdm(steps, desc="kNN: features of the normal training images", leave=False)
-    return self.set_bank(torch.cat([self.features(to_model_input(normal[i:i + batch_size].to(device))) for i in steps]))
+    return self.set_bank(self._features_of(normal, batch_size, "kNN: features of the normal training images" if progress else None))
 
 @patch
 def score_features(self: KNN, feats: torch.Tensor) -> torch.Tensor:
@@ -142,13 +147,9 @@ def set_anomalies(self: KNN, feats: torch.Tensor) -> "KNN":
     return self
 
 @patch
-@torch.no_grad()
 def fit_anomalies(self: KNN, anomalies: torch.Tensor, batch_size: int = 32) -> "KNN":
     "Compute the pooled features of the labelled anomalies `anomalies` (uint8, M×C×H×W) and keep them (`set_anomalies`); the bank must be fitted first."
-    self.eval()
-    device = self.bank.device
-    feats = [self.features(to_model_input(anomalies[i:i + batch_size].to(device))) for i in range(0, len(anomalies), batch_size)]
-    return self.set_anomalies(torch.cat(feats) if feats else torch.zeros(0, self.bank.shape[1]))
+    return self.set_anomalies(self._features_of(anomalies, batch_size))
 
 # %% ../../nbs/19_knn.ipynb #c027
 class FitBank(Callback):
