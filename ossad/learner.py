@@ -239,14 +239,18 @@ def predict(self: Learner, images: ImageSet | torch.Tensor, fn: str = "score") -
 
 @patch
 def evaluate(self: Learner, test: ImageSet | None = None) -> dict:
-    "Image AUROC, AUPRC, per-class AUROC and timings on the test set (the split's by default), with the current weights; pixel AUROC and PRO too for a method with `pixel_metrics` when every test anomaly has a mask."
+    "Image AUROC, AUPRC, per-class AUROC and timings on the test set (the split's by default), with the current weights; pixel AUROC and PRO too for a method with `pixel_metrics` when every test anomaly has a mask (from one pass over the test set when the detector's score is a function of its map, `score_of_map`)."
     test = self.split.test if test is None else test
     test.tensors(self.train_config.image_size, progress=self.progress)   # load before timing
-    with Timer() as t: scores = self.predict(test)
+    pixel = getattr(self.model, "pixel_metrics", False) and test.anomalies_masked and hasattr(self.model, "anomaly_map")   # every anomaly's mask, or no pixel metric
+    maps = None
+    with Timer() as t:
+        if pixel and hasattr(self.model, "score_of_map"): maps = self.predict(test, fn="anomaly_map"); scores = self.model.score_of_map(maps)   # one pass gives both
+        else: scores = self.predict(test)
     if not torch.isfinite(scores).all(): raise NonFiniteLossError(f"{int((~torch.isfinite(scores)).sum())} test scores are NaN or infinite")
     m = image_metrics(test.labels, scores, test.classes)
-    if getattr(self.model, "pixel_metrics", False) and test.anomalies_masked and hasattr(self.model, "anomaly_map"):   # every anomaly's mask, or no pixel metric
-        maps = self.predict(test, fn="anomaly_map")
+    if pixel:
+        if maps is None: maps = self.predict(test, fn="anomaly_map")
         masks = test.mask_tensors(self.train_config.image_size)
         if maps.shape != masks.shape: raise ValueError(f"{type(self.model).__name__}.anomaly_map gave maps of shape {tuple(maps.shape[1:])}, expected the image size {tuple(masks.shape[1:])}")
         m.update(pixel_auroc=pixel_auroc(masks, maps), pro=pro_score(masks, maps))

@@ -225,9 +225,14 @@ def anomaly_map(self: BGAD, images: torch.Tensor) -> torch.Tensor:
     return torch.stack(maps).mean(0)
 
 @patch
+def score_of_map(self: BGAD, maps: torch.Tensor) -> torch.Tensor:
+    "Images' scores from their anomaly maps (B, H, W): each map's largest value (the learner's `evaluate` uses it to get scores and maps from one pass)."
+    return maps.flatten(1).max(1).values
+
+@patch
 def score(self: BGAD, images: torch.Tensor) -> torch.Tensor:
     "An image's score: the largest value of its anomaly map."
-    return self.anomaly_map(images).flatten(1).max(1).values
+    return self.score_of_map(self.anomaly_map(images))
 
 # %% ../../nbs/14_bgad.ipynb #c068
 @patch
