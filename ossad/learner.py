@@ -106,7 +106,7 @@ class Learner:
         if getattr(model, "needs_anomalies", True) and len(split.train_anomalies) == 0:
             raise NoAnomaliesError(f"{type(model).__name__} learns from labelled anomalies, but the split has none "
                                    f"(setting {split.record.get('setting')!r}, shots={split.record.get('shots')}). "
-                                   "Use shots >= 1, or a method that trains without anomalies (SaliencyCut, IGD).")
+                                   "Use shots >= 1, or a method that trains without anomalies (SaliencyCut, IGD, the kNN baseline with anomaly_weight=0).")
         start = getattr(getattr(config if hasattr(config, "model") else getattr(model, "config", None), "model", None), "weights", None)
         self._start_seen = set()
         if start is not None:                                  # starting weights must not have been trained on this test set

@@ -67,6 +67,7 @@ class KNN(Detector):
         C = self.backbone.out_channels
         self.register_buffer("bank", torch.zeros(0, C)); self.register_buffer("mean", torch.zeros(C)); self.register_buffer("std", torch.ones(C))
         self.register_buffer("anomaly_bank", torch.zeros(0, C)); self.register_buffer("anomaly_scale", torch.zeros(()))   # see "Using the labelled anomalies"
+        self.needs_anomalies = c.anomaly_weight > 0   # with λ > 0 the learner refuses a split without labelled anomalies before any feature is computed
 
     def train(self, mode: bool = True):
         "Set the training mode, but keep the frozen backbone in evaluation mode (its batch-norm statistics never change)."
@@ -139,9 +140,12 @@ def set_anomalies(self: KNN, feats: torch.Tensor) -> "KNN":
     if len(self.bank) < 2: raise ValueError(f"set_anomalies needs the bank of at least 2 training normals first (set_bank or fit_bank), found {len(self.bank)}")
     c = self.config.model
     self.anomaly_bank = (feats.float().to(self.bank.device) - self.mean) / self.std
-    d = torch.cdist(self.bank, self.bank, compute_mode="donot_use_mm_for_euclid_dist")
-    d.fill_diagonal_(float("inf"))                                                   # each training normal scored against the others
-    s_train = d.topk(min(c.k, len(self.bank) - 1), dim=1, largest=False).values.mean(1)
+    k, n, rows = min(c.k, len(self.bank) - 1), len(self.bank), 1024                 # 1024 rows of the N×N distances at a time
+    def leave_one_out(i):                                                            # each training normal scored against the others
+        d = torch.cdist(self.bank[i:i + rows], self.bank, compute_mode="donot_use_mm_for_euclid_dist")
+        d[torch.arange(len(d)), torch.arange(i, i + len(d))] = float("inf")
+        return d.topk(k, dim=1, largest=False).values.mean(1)
+    s_train = torch.cat([leave_one_out(i) for i in range(0, n, rows)])
     a_train = knn_scores(self.bank, self.anomaly_bank, c.anomaly_k)
     self.anomaly_scale = s_train.std() / a_train.std().clamp_min(1e-12)
     return self
