@@ -89,8 +89,9 @@ def build(spec):
     return name, make_config(name, args.preset, {"backbone": args.backbone, "weights": args.weights, "variant": variant, "pseudo": pseudo, **parse_sets(args.set)})
 
 def runnable(spec, sname):
-    "Methods that need labelled anomalies cannot run the anomaly-free setting."
-    return SETTINGS[sname]["shots"] > 0 or not get_method(build(spec)[0]).detector.needs_anomalies
+    "Methods that need labelled anomalies (with these settings: the kNN needs them only with anomaly_weight > 0) cannot run the anomaly-free setting."
+    name, cfg = build(spec)
+    return SETTINGS[sname]["shots"] > 0 or not get_method(name).detector.needs_anomalies_for(cfg)
 
 fields = ["method", "setting", "seed", "auroc", "auroc_ci_low", "auroc_ci_high", "auprc", "unseen_auroc", "per_class_auroc", "train_seconds", "train_images_per_second", "eval_images_per_second"]
 def fmt(vals, digits=3):

@@ -306,6 +306,11 @@ class Detector(nn.Module):
         super().__init__()
         self.config = config
 
+    @classmethod
+    def needs_anomalies_for(cls, config: DetectorConfig | None) -> bool:
+        "Whether training with `config` needs labelled anomalies: the class's `needs_anomalies`, unless the method lets a setting decide."
+        return cls.needs_anomalies
+
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
         "The named terms of the objective for one batch (their sum is minimised)."
         raise NotImplementedError(f"{type(self).__name__} must define losses(batch)")

@@ -67,7 +67,12 @@ class KNN(Detector):
         C = self.backbone.out_channels
         self.register_buffer("bank", torch.zeros(0, C)); self.register_buffer("mean", torch.zeros(C)); self.register_buffer("std", torch.ones(C))
         self.register_buffer("anomaly_bank", torch.zeros(0, C)); self.register_buffer("anomaly_scale", torch.zeros(()))   # see "Using the labelled anomalies"
-        self.needs_anomalies = c.anomaly_weight > 0   # with λ > 0 the learner refuses a split without labelled anomalies before any feature is computed
+        self.needs_anomalies = self.needs_anomalies_for(self.config)   # the learner refuses a split without labelled anomalies before any feature is computed
+
+    @classmethod
+    def needs_anomalies_for(cls, config: KNNConfig | None) -> bool:
+        "Labelled anomalies are needed only when they are used: `anomaly_weight` > 0 (see \"Using the labelled anomalies\")."
+        return config is not None and config.model.anomaly_weight > 0
 
     def train(self, mode: bool = True):
         "Set the training mode, but keep the frozen backbone in evaluation mode (its batch-norm statistics never change)."
@@ -134,18 +139,19 @@ def score(self: KNN, images: torch.Tensor) -> torch.Tensor:
 
 # %% ../../nbs/19_knn.ipynb #c025b
 @patch
-def set_anomalies(self: KNN, feats: torch.Tensor) -> "KNN":
-    "Keep the pooled features `feats` (M, channels) of the labelled anomalies, standardised like the bank, and the scale $\\sigma_s / \\sigma_a$ over the training normals."
+def set_anomalies(self: KNN, feats: torch.Tensor, chunk: int = 1024) -> "KNN":
+    "Keep the pooled features `feats` (M, channels) of the labelled anomalies, standardised like the bank, and the scale $\\sigma_s / \\sigma_a$ over the training normals (their leave-one-out distances computed `chunk` rows at a time)."
+    if chunk < 1: raise ValueError(f"chunk must be at least 1 row, got {chunk}")
     if len(feats) == 0: raise ValueError("anomaly_weight > 0 needs labelled anomalies; the split has none")
     if len(self.bank) < 2: raise ValueError(f"set_anomalies needs the bank of at least 2 training normals first (set_bank or fit_bank), found {len(self.bank)}")
     c = self.config.model
     self.anomaly_bank = (feats.float().to(self.bank.device) - self.mean) / self.std
-    k, n, rows = min(c.k, len(self.bank) - 1), len(self.bank), 1024                 # 1024 rows of the N×N distances at a time
+    k, n = min(c.k, len(self.bank) - 1), len(self.bank)
     def leave_one_out(i):                                                            # each training normal scored against the others
-        d = torch.cdist(self.bank[i:i + rows], self.bank, compute_mode="donot_use_mm_for_euclid_dist")
-        d[torch.arange(len(d)), torch.arange(i, i + len(d))] = float("inf")
+        d = torch.cdist(self.bank[i:i + chunk], self.bank, compute_mode="donot_use_mm_for_euclid_dist")   # `chunk` rows of the N×N distances
+        d[torch.arange(len(d), device=d.device), torch.arange(i, i + len(d), device=d.device)] = float("inf")
         return d.topk(k, dim=1, largest=False).values.mean(1)
-    s_train = torch.cat([leave_one_out(i) for i in range(0, n, rows)])
+    s_train = torch.cat([leave_one_out(i) for i in range(0, n, chunk)])
     a_train = knn_scores(self.bank, self.anomaly_bank, c.anomaly_k)
     self.anomaly_scale = s_train.std() / a_train.std().clamp_min(1e-12)
     return self
