@@ -174,7 +174,7 @@ def pretrain_command(args) -> dict:
     cfg = PretrainConfig(backbone=args.backbone, weights=None if w.lower() == "none" else "imagenet" if w.lower() == "imagenet" else str(Path(w).expanduser().resolve()), **given)
     name = (args.category or "folder") if args.dataset == "folder" else args.dataset   # folder without --category: load_dataset says so below
     tags = ([args.known_class] if args.known_class else []) + ([f"contamination{args.contamination:g}"] if args.contamination else []) \
-           + ([f"fraction{args.train_fraction:g}"] if args.train_fraction not in (None, 1) else [])     # every option that changes the split is in the name
+           + ([f"fraction{spec.train_fraction:g}"] if spec.train_fraction != 1 else [])     # every option that changes the split is in the name (small_train's default 0.5 too)
     out = Path(args.out).expanduser() if args.out else Path("pretrained/" + "-".join([args.backbone, name, args.setting, f"{spec.shots}shot", *tags, f"seed{args.seed}"]) + ".pt")
     if out.is_dir(): raise ValueError(f"--out {out} is a folder; give a file name such as {out / 'weights.pt'}")
     if out.exists() and not args.overwrite: raise ValueError(f"{out} already exists; pass --overwrite to replace it or --out to choose another file")
