@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--image-size", type=int, help="override the preset's image size")
     t.add_argument("--batch-size", type=int, help="override the preset's batch size")
     t.add_argument("--lr", type=float, help="override the preset's learning rate")
-    add_machine_options(t, out="run folder (default: runs/<method>-<dataset>-<setting>-<shots>shot-seed<seed>)", overwrite="replace an existing run folder's files")
+    add_machine_options(t, out="run folder (default: runs/<method>-<dataset>-<setting>-<shots>shot[-<known class>...]-seed<seed>)", overwrite="replace an existing run folder's files")
     e = sub.add_parser("evaluate", help="re-evaluate a run folder's saved weights on its test split",
                        description="Rebuild a run's data set and split from its config.json, load model.pt and print the test metrics.")
     e.add_argument("run", help="a run folder written by `ossad train`")
@@ -173,9 +173,7 @@ def pretrain_command(args) -> dict:
     w = (args.weights or "none").strip()
     cfg = PretrainConfig(backbone=args.backbone, weights=None if w.lower() == "none" else "imagenet" if w.lower() == "imagenet" else str(Path(w).expanduser().resolve()), **given)
     name = (args.category or "folder") if args.dataset == "folder" else args.dataset   # folder without --category: load_dataset says so below
-    tags = ([args.known_class] if args.known_class else []) + ([f"contamination{args.contamination:g}"] if args.contamination else []) \
-           + ([f"fraction{spec.train_fraction:g}"] if spec.train_fraction != 1 else [])     # every option that changes the split is in the name (small_train's default 0.5 too)
-    out = Path(args.out).expanduser() if args.out else Path("pretrained/" + "-".join([args.backbone, name, args.setting, f"{spec.shots}shot", *tags, f"seed{args.seed}"]) + ".pt")
+    out = Path(args.out).expanduser() if args.out else Path("pretrained/" + "-".join([args.backbone, name, args.setting, f"{spec.shots}shot", *spec.split_tags(), f"seed{args.seed}"]) + ".pt")   # every option that changes the split, defaults included
     if out.is_dir(): raise ValueError(f"--out {out} is a folder; give a file name such as {out / 'weights.pt'}")
     if out.exists() and not args.overwrite: raise ValueError(f"{out} already exists; pass --overwrite to replace it or --out to choose another file")
     get_device(args.device)                            # a device this machine lacks is refused before any work

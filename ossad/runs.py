@@ -132,10 +132,15 @@ class RunSpec:
         return make_split(data, self.setting, shots=self.shots, seed=self.seed, known_class=self.known_class,
                           contamination=self.contamination, train_fraction=self.train_fraction)
 
+    def split_tags(self) -> list[str]:
+        "The split's options beyond setting, shots and seed, as name parts: the known class, the contamination and the train fraction when they apply (defaults included)."
+        return (([self.known_class] if self.known_class else []) + ([f"contamination{self.contamination:g}"] if self.contamination else [])
+                + ([f"fraction{self.train_fraction:g}"] if self.train_fraction != 1 else []))
+
     def default_out(self) -> Path:
-        "runs/<variant or method>-<data set or category>-<setting>-<shots>shot-seed<seed>"
+        "runs/<variant or method>-<data set or category>-<setting>-<shots>shot[-<split tags>]-seed<seed>: two runs on different splits never share a folder."
         tag = getattr(self.config().model, "variant", None) or self.method
-        return Path(f"runs/{tag}-{self.dataset if self.dataset != 'folder' else self.category}-{self.setting}-{self.shots}shot-seed{self.seed}")
+        return Path("runs/" + "-".join([tag, self.dataset if self.dataset != "folder" else str(self.category), self.setting, f"{self.shots}shot", *self.split_tags(), f"seed{self.seed}"]))
 
 # %% ../nbs/21_runs.ipynb #c024b
 class RunFolderError(ValueError):
