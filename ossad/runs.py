@@ -117,6 +117,8 @@ class RunSpec:
         if self.contamination is None: self.contamination = 0.1 if self.setting == "contamination" else 0.0
         if self.train_fraction is None: self.train_fraction = 0.5 if self.setting == "small_train" else 1.0
         if self.setting == "hard" and not self.known_class: raise ValueError("--setting hard needs --known-class NAME (one of the data set's anomaly classes)")
+        if self.known_class is not None and (self.known_class in (".", "..") or any(c in self.known_class for c in "/\\")):   # it becomes part of the run folder's name
+            raise ValueError(f"--known-class must be an anomaly class's name, without / or \\, got {self.known_class!r}")
         if self.dataset not in DATASETS: raise ValueError(f"unknown dataset {self.dataset!r}; expected one of {', '.join(DATASETS)}")
         if not (isinstance(self.seed, int) and 0 <= self.seed < 2**63): raise ValueError(f"seed must be an integer in [0, 2**63), got {self.seed!r}")
         if self.channels not in (None, 1, 3): raise ValueError(f"channels must be 1 or 3, got {self.channels!r}")
@@ -138,7 +140,7 @@ class RunSpec:
                 + ([f"fraction{self.train_fraction:g}"] if self.train_fraction != 1 else []))
 
     def default_out(self) -> Path:
-        "runs/<variant or method>-<data set or category>-<setting>-<shots>shot[-<split tags>]-seed<seed>: two runs on different splits never share a folder."
+        "runs/<variant or method>-<data set or category>-<setting>-<shots>shot[-<split tags>]-seed<seed>: runs on different splits of the same data get different folders."
         tag = getattr(self.config().model, "variant", None) or self.method
         return Path("runs/" + "-".join([tag, self.dataset if self.dataset != "folder" else str(self.category), self.setting, f"{self.shots}shot", *self.split_tags(), f"seed{self.seed}"]))
 
