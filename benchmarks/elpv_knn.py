@@ -27,7 +27,7 @@ from ossad.core import machine_info, describe_machine, Timer
 from ossad.data import load_elpv, standardized
 from ossad.learner import Learner
 from ossad.metrics import image_metrics
-from ossad.models.knn import knn_scores
+from ossad.models.knn import KNN, knn_scores
 from ossad.protocols import make_split
 from ossad.runs import make_config, build_detector, parse_sets
 
@@ -50,7 +50,7 @@ settings = {"backbone": args.backbone, "weights": args.weights}
 settings.update(parse_sets(args.set))
 cfg = make_config("knn", "teaching", settings)
 size = cfg.train.image_size
-labelled = cfg.model.anomaly_weight > 0
+labelled = KNN.needs_anomalies_for(cfg)   # anomaly_weight > 0: the labelled anomalies enter the score
 if labelled and any(SETTINGS[s]["shots"] == 0 for s in args.settings):
     sys.exit(f"--set anomaly_weight > 0 needs labelled anomalies; these settings have none: {[s for s in args.settings if SETTINGS[s]['shots'] == 0]} (pass --settings)")
 bs = args.batch_size or cfg.train.eval_batch_size

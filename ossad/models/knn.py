@@ -167,7 +167,7 @@ class FitBank(Callback):
     order = 5
     def before_fit(self, learn):
         learn.model.fit_bank(learn.data.normal, learn.train_config.eval_batch_size, learn.progress)
-        if learn.model.config.model.anomaly_weight > 0: learn.model.fit_anomalies(learn.data.anomalies, learn.train_config.eval_batch_size)
+        if learn.model.needs_anomalies: learn.model.fit_anomalies(learn.data.anomalies, learn.train_config.eval_batch_size)   # anomaly_weight > 0
 
 @patch
 def callbacks(self: KNN) -> list[Callback]:
