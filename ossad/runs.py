@@ -136,8 +136,9 @@ class RunSpec:
 
     def split_tags(self) -> list[str]:
         "The split's options beyond setting, shots and seed, as name parts: the known class, the contamination and the train fraction when they apply (defaults included)."
-        return (([self.known_class] if self.known_class else []) + ([f"contamination{self.contamination:g}"] if self.contamination else [])
-                + ([f"fraction{self.train_fraction:g}"] if self.train_fraction != 1 else []))
+        def num(x): return f"{x:g}" if float(f"{x:g}") == x else repr(float(x))   # short, yet two different values never share a name
+        return (([self.known_class] if self.known_class else []) + ([f"contamination{num(self.contamination)}"] if self.contamination else [])
+                + ([f"fraction{num(self.train_fraction)}"] if self.train_fraction != 1 else []))
 
     def default_out(self) -> Path:
         "runs/<variant or method>-<data set or category>-<setting>-<shots>shot[-<split tags>]-seed<seed>: runs on different splits of the same data get different folders."
