@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_augment.ipynb #c002
 from __future__ import annotations
-import math
+import contextlib, math
 from pathlib import Path
 from typing import Callable
 import torch
@@ -200,11 +200,16 @@ class SaliencyCut:
         if not 0 <= threshold <= 1: raise ValueError(f"threshold must be in [0, 1], got {threshold}")
         self.loss_fn, self.grid, self.threshold, self.refresh, self.pool = loss_fn, grid, threshold, refresh, pool
         self.model, self._frozen = None, None
+        self.autocast, self.memory_format = contextlib.nullcontext, torch.contiguous_format   # float32, contiguous, unless follow() says otherwise
 
     def bind(self, model) -> "SaliencyCut":
         "Follow `model`'s saliency: it must have `saliency_loss(x)`, the loss of x as normal images."
         if not hasattr(model, "saliency_loss"): raise TypeError(f"{type(model).__name__} has no saliency_loss(x); pass loss_fn= instead")
         self.model = model; return self
+
+    def follow(self, autocast: Callable, memory_format: torch.memory_format = torch.contiguous_format) -> "SaliencyCut":
+        "Take the saliency in the training pass's precision and memory format: `autocast()` gives its autocast context (the learner's `autocast`)."
+        self.autocast, self.memory_format = autocast, memory_format; return self
 
     def on_epoch_start(self):
         "With refresh='epoch', freeze a copy of the bound model's current weights for this epoch's saliency maps."
@@ -226,7 +231,8 @@ class SaliencyCut:
         mods = [mod for mod in (self.model, self._frozen) if isinstance(mod, torch.nn.Module)]
         modes = [mod.training for mod in mods]
         for mod in mods: mod.eval()                       # saliency is taken in eval mode, as in the authors' code
-        try: sal = saliency(fn, normalize(x))
+        try:
+            with self.autocast(): sal = saliency(fn, normalize(x).contiguous(memory_format=self.memory_format))
         finally:
             for mod, t in zip(mods, modes): mod.train(t)
         return smooth_saliency(sal, self.grid)

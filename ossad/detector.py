@@ -279,6 +279,7 @@ class PseudoAnomalies(Callback):
         try: takes_pool = "pool" in inspect.signature(self.source).parameters
         except (TypeError, ValueError): takes_pool = False
         self.generate = partial(self.source, pool=learn.data.normal) if takes_pool else self.source
+        if hasattr(self.source, "follow"): self.source.follow(learn.autocast, getattr(learn, "memory_format", torch.contiguous_format))
     def before_epoch(self, learn):
         if hasattr(self.source, "on_epoch_start"): self.source.on_epoch_start()
     def augment(self, learn):
