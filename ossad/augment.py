@@ -208,7 +208,7 @@ class SaliencyCut:
         self.model = model; return self
 
     def follow(self, autocast: Callable, memory_format: torch.memory_format = torch.contiguous_format) -> "SaliencyCut":
-        "Take the saliency in the training pass's precision and memory format: `autocast()` gives its autocast context (the learner's `autocast`)."
+        "Take the saliency in the training pass's precision and memory format: `autocast()` gives the context to run it in (`contextlib.nullcontext` for float32)."
         self.autocast, self.memory_format = autocast, memory_format; return self
 
     def on_epoch_start(self):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_detector.ipynb #c002
 from __future__ import annotations
-import ast, inspect, math, typing
+import ast, contextlib, inspect, math, typing
 from functools import partial
 from dataclasses import dataclass, field, fields, asdict, replace, is_dataclass
 from typing import Any, Callable
@@ -279,7 +279,12 @@ class PseudoAnomalies(Callback):
         try: takes_pool = "pool" in inspect.signature(self.source).parameters
         except (TypeError, ValueError): takes_pool = False
         self.generate = partial(self.source, pool=learn.data.normal) if takes_pool else self.source
-        if hasattr(self.source, "follow"): self.source.follow(learn.autocast, getattr(learn, "memory_format", torch.contiguous_format))
+        if hasattr(self.source, "follow"):   # bfloat16 only: a float16 backward pass without loss scaling can underflow
+            bf16 = getattr(learn, "amp_dtype", None) == torch.bfloat16
+            self.source.follow(partial(torch.autocast, learn.device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext,
+                               getattr(learn, "memory_format", torch.contiguous_format))
+    def after_fit(self, learn):
+        if hasattr(self.source, "follow"): self.source.follow(contextlib.nullcontext, torch.contiguous_format)   # float32 again, no tie to the learner
     def before_epoch(self, learn):
         if hasattr(self.source, "on_epoch_start"): self.source.on_epoch_start()
     def augment(self, learn):
