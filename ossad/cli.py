@@ -173,7 +173,7 @@ def pretrain_command(args) -> dict:
     w = (args.weights or "none").strip()
     cfg = PretrainConfig(backbone=args.backbone, weights=None if w.lower() == "none" else "imagenet" if w.lower() == "imagenet" else str(Path(w).expanduser().resolve()), **given)
     name = (args.category or "folder") if args.dataset == "folder" else args.dataset   # folder without --category: load_dataset says so below
-    out = Path(args.out).expanduser() if args.out else Path("pretrained/" + "-".join([args.backbone, name, args.setting, f"{spec.shots}shot", *spec.split_tags(), f"seed{args.seed}"]) + ".pt")   # every option that changes the split, defaults included
+    out = Path(args.out).expanduser() if args.out else Path(f"pretrained/{args.backbone}-{spec.split_name()}.pt")   # every option that changes the split, defaults included
     if out.is_dir(): raise ValueError(f"--out {out} is a folder; give a file name such as {out / 'weights.pt'}")
     if out.exists() and not args.overwrite: raise ValueError(f"{out} already exists; pass --overwrite to replace it or --out to choose another file")
     get_device(args.device)                            # a device this machine lacks is refused before any work

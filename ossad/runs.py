@@ -140,10 +140,15 @@ class RunSpec:
         return (([self.known_class] if self.known_class else []) + ([f"contamination{num(self.contamination)}"] if self.contamination else [])
                 + ([f"fraction{num(self.train_fraction)}"] if self.train_fraction != 1 else []))
 
+    def split_name(self) -> str:
+        "<data set or category>-<setting>-<shots>shot[-<split tags>]-seed<seed>: the part of default run and weights-file names that says which split."
+        data = self.dataset if self.dataset != "folder" else (self.category or "folder")
+        return "-".join([data, self.setting, f"{self.shots}shot", *self.split_tags(), f"seed{self.seed}"])
+
     def default_out(self) -> Path:
-        "runs/<variant or method>-<data set or category>-<setting>-<shots>shot[-<split tags>]-seed<seed>: runs on different splits of the same data get different folders."
+        "runs/<variant or method>-<split_name>: runs on different splits of the same data get different folders."
         tag = getattr(self.config().model, "variant", None) or self.method
-        return Path("runs/" + "-".join([tag, self.dataset if self.dataset != "folder" else str(self.category), self.setting, f"{self.shots}shot", *self.split_tags(), f"seed{self.seed}"]))
+        return Path(f"runs/{tag}-{self.split_name()}")
 
 # %% ../nbs/21_runs.ipynb #c024b
 class RunFolderError(ValueError):
