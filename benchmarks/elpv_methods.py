@@ -18,6 +18,10 @@ mean brightness, the darkness shortcut, is taken away. Each run also records the
 (test images resampled 1,000 times, normals and anomalies separately; ossad.metrics.auroc_ci): the spread a single
 run's number has from the finite test set alone, beside the spread over seeds.
 
+The AUROC and AUPRC tables also show the two bars every method is read against, on the same splits (seeds): the darkness
+score and the kNN on ImageNet features, read from their own benchmarks' CSVs (elpv_brightness_baseline.py, elpv_knn.py,
+and their --intensity standardized runs); a baseline without results there is left out.
+
 --resume keeps the rows already in the CSV and runs only the missing (method, setting, seed) combinations.
 
 Parallel runs. Each run is independent, so --workers N trains N runs at once, each in its own process with
@@ -114,13 +118,15 @@ def write_tables(done: bool):
         w = csv.DictWriter(f, fieldnames=fields); w.writeheader()
         for r in rows: w.writerow({k: (json.dumps(r[k]) if isinstance(r[k], dict) else r[k]) for k in fields})
     methods = list(dict.fromkeys(r["method"] for r in rows))
+    seeds = {s: {r["seed"] for r in rows if r["setting"] == s} for s in args.settings}   # per setting: the splits a baseline is read on
+    shown = {}                                                                      # baseline label -> its CSV, for the tables' footnote
     lines = [f"# ELPV: {', '.join(methods)}", "",
              f"Produced by `{command}`" + ("" if done else " (**partial**: the run was still going or was interrupted; rows so far)") + ".", "",
              f"- machine: {machine}", f"- seeds: {sorted(set(r['seed'] for r in rows))} (each seeds the split, the initial weights and the training order)",
              f"- preset: {args.preset}; backbone and weights: {backbones_and_weights()}"
              + (f"; settings: {' '.join(args.set)}" if args.set else "") + "; one evaluation with the final weights",
              "- images: " + ("each standardised on its own (mean 128, std 40): brightness taken away" if args.intensity == "standardized" else "as loaded"),
-             f"- date: {time.strftime('%Y-%m-%d')}", ""]
+             f"- date: {run_date}", ""]
     for title, key, digits in (("AUROC", "auroc", 3), ("AUPRC", "auprc", 3), ("AUROC on the unseen class (hard setting)", "unseen_auroc", 3),
                                ("Training time, seconds", "train_seconds", 0), ("Training images per second", "train_images_per_second", 1),
                                ("Evaluation images per second", "eval_images_per_second", 1)):
@@ -130,6 +136,10 @@ def write_tables(done: bool):
         for m in methods:
             cells = [fmt([r[key] for r in rows if r["method"] == m and r["setting"] == s], digits) for s in sets]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        if key in ("auroc", "auprc", "unseen_auroc"):   # the bars every method is read against, on the same splits (seeds)
+            for label, name, base in baselines():
+                cells = [fmt([b[key] for b in base if b["setting"] == s and b["seed"] in seeds[s]], digits) for s in sets]
+                if any(c != "–" for c in cells): lines.append(f"| *{label}* | " + " | ".join(cells) + " |"); shown[label] = name
         lines.append("")
     sets = [s for s in args.settings if any(r["setting"] == s and r.get("auroc_ci_low") is not None for r in rows)]
     if sets:
@@ -142,8 +152,27 @@ def write_tables(done: bool):
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         lines.append("")
     lines.append(f"{len(rows)} runs; n in each cell is the number of seeds behind it; – means not run (or, for anomaly-free, a method that needs labelled anomalies); one row per run in {rows_path.name}.")
+    if shown:
+        lines += ["", "Rows in italics are baselines on the same splits (in each setting, the seeds the methods ran), from their own benchmarks: "
+                  + "; ".join(f"{label} from {name}.csv" for label, name in shown.items()) + "."]
     lines += [""] + [f"Note: {n}" for n in args.note]
     md_path.write_text("\n".join(lines) + "\n")
+
+BASELINES = {   # intensity -> {label: the CSV of the baseline's own benchmark (elpv_brightness_baseline.py, elpv_knn.py)}
+    "as-loaded": {"darkness (no training)": "elpv_brightness_baseline", "kNN, ImageNet features (no labels)": "elpv_knn"},
+    "standardized": {"darkness (no training)": "elpv_brightness_standardized", "kNN, ImageNet features (no labels)": "elpv_knn_standardized"}}
+
+def baselines():
+    "[(label, CSV name, rows)] of the baselines that have results for this table's images; rows as dicts with setting, seed and the AUROC/AUPRC keys."
+    out = []
+    for label, name in BASELINES[args.intensity].items():
+        path = out_dir / f"{name}.csv"
+        if not path.exists(): continue
+        num = lambda v: None if v in ("", "None") else float(v)
+        with open(path) as f:
+            out.append((label, name, [dict(setting=r["setting"], seed=int(r["seed"]), auroc=num(r["auroc"]), auprc=num(r["auprc"]),
+                                     unseen_auroc=num(r.get("unseen_auroc", ""))) for r in csv.DictReader(f)]))
+    return out
 
 def read_rows(path=None):
     path = path or rows_path
@@ -199,6 +228,7 @@ if __name__ == "__main__":
     out_dir.mkdir(exist_ok=True)
     command = _command(sys.argv[1:])
     machine = describe_machine(machine_info(get_device(args)))
+    run_date = time.strftime('%Y-%m-%d')
     rows_path, md_path = out_dir / f"{args.name}.csv", out_dir / f"{args.name}.md"
     rows = []
     if args.merge and not args.tables_only: sys.exit("--merge builds tables from existing CSVs: use it with --tables-only")
@@ -211,8 +241,10 @@ if __name__ == "__main__":
         old = [l[len("Note: "):] for l in md_path.read_text().splitlines() if l.startswith("Note: ")]
         args.note[:0] = [n for n in old if n not in args.note]
     first_md = Path(args.merge[0]).with_suffix(".md") if args.merge else md_path
-    if args.tables_only and first_md.exists():   # the machine that ran the benchmark, not the one rebuilding its tables
-        machine = next((l[len("- machine: "):] for l in first_md.read_text().splitlines() if l.startswith("- machine: ")), machine)
+    if args.tables_only and first_md.exists():   # the machine that ran the benchmark and its date, not the rebuild's
+        old = first_md.read_text().splitlines()
+        machine = next((l[len("- machine: "):] for l in old if l.startswith("- machine: ")), machine)
+        run_date = next((l[len("- date: "):] for l in old if l.startswith("- date: ")), run_date)
     if args.tables_only:
         expected = {(m, st, sd) for m in args.methods for st in args.settings for sd in args.seeds if runnable(m, st)}
         write_tables(done={(r["method"], r["setting"], r["seed"]) for r in rows} >= expected)
