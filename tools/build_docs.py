@@ -5,7 +5,7 @@
 1. reads the sidebar of `_quarto.yml` (the one source of the site's structure, also used by `nbdev_docs`);
 2. runs each notebook the way `nbdev_test` does (in `nbs/`, skipping `#| eval: false`, export cells and cells carrying
    a flag of --skip, by default `slow`), keeping the outputs: figures, tables and the `show_doc` API docs;
-3. drops `#| hide` cells, renders the rest with nbconvert's lab template, and adds a sidebar and an index page;
+3. drops `#| hide` cells, shows only the output of `#| echo: false` cells (as Quarto does), renders the rest with nbconvert's lab template, and adds a sidebar and an index page;
 4. makes the pages work offline: MathJax 2 is copied into `_static/mathjax` from a local install (Debian's
    `libjs-mathjax`, or `$MATHJAX_PATH`; otherwise the pages load it from its CDN), require.js is left out (no page
    keeps widget state, so nothing needs it), and links between notebooks point to their pages.
@@ -140,6 +140,7 @@ def to_html(nb, title: str, mathjax_url: str | None = None) -> str:
         c = dict(c)
         c["source"] = "\n".join(l for l in c["source"].splitlines() if not re.match(r"^\s*#\|", l))
         c.pop("idx_", None); c.pop("directives_", None)
+        if d.get("echo", "").lower() == "false": c["metadata"] = {**dict(c.get("metadata") or {}), "tags": ["remove_input"]}   # output only, as Quarto
         if c["cell_type"] == "code": c.setdefault("outputs", []); c.setdefault("execution_count", None)
         cells.append(c)
     doc = {"cells": cells, "metadata": {"title": title, "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
