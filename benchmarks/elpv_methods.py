@@ -119,7 +119,7 @@ def write_tables(done: bool):
         for r in rows: w.writerow({k: (json.dumps(r[k]) if isinstance(r[k], dict) else r[k]) for k in fields})
     methods = list(dict.fromkeys(r["method"] for r in rows))
     seeds = {s: {r["seed"] for r in rows if r["setting"] == s} for s in args.settings}   # per setting: the splits a baseline is read on
-    shown = {}                                                                      # baseline label -> its CSV, for the tables' footnote
+    shown = {}                                                                      # baseline label -> the CSVs it was read from, for the footnote
     lines = [f"# ELPV: {', '.join(methods)}", "",
              f"Produced by `{command}`" + ("" if done else " (**partial**: the run was still going or was interrupted; rows so far)") + ".", "",
              f"- machine: {machine}", f"- seeds: {sorted(set(r['seed'] for r in rows))} (each seeds the split, the initial weights and the training order)",
@@ -137,9 +137,12 @@ def write_tables(done: bool):
             cells = [fmt([r[key] for r in rows if r["method"] == m and r["setting"] == s], digits) for s in sets]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         if key in ("auroc", "auprc", "unseen_auroc"):   # the bars every method is read against, on the same splits (seeds)
-            for label, name, base in baselines():
-                cells = [fmt([b[key] for b in base if b["setting"] == s and b["seed"] in seeds[s]], digits) for s in sets]
-                if any(c != "–" for c in cells): lines.append(f"| *{label}* | " + " | ".join(cells) + " |"); shown[label] = name
+            for label, found in baselines():
+                used = {s: [found[s, sd] for sd in sorted(seeds[s]) if (s, sd) in found] for s in sets}
+                cells = [fmt([row[key] for _, row in used[s]], digits) for s in sets]
+                if any(c != "–" for c in cells):
+                    lines.append(f"| *{label}* | " + " | ".join(cells) + " |")
+                    shown.setdefault(label, set()).update(name for s in sets for name, _ in used[s])
         lines.append("")
     sets = [s for s in args.settings if any(r["setting"] == s and r.get("auroc_ci_low") is not None for r in rows)]
     if sets:
@@ -153,25 +156,29 @@ def write_tables(done: bool):
         lines.append("")
     lines.append(f"{len(rows)} runs; n in each cell is the number of seeds behind it; – means not run (or, for anomaly-free, a method that needs labelled anomalies); one row per run in {rows_path.name}.")
     if shown:
-        lines += ["", "Rows in italics are baselines on the same splits (in each setting, the seeds the methods ran), from their own benchmarks: "
-                  + "; ".join(f"{label} from {name}.csv" for label, name in shown.items()) + "."]
+        lines += ["", "Rows in italics are baselines on the same splits (in each setting, the seeds the methods ran; a smaller n means the baseline "
+                  "lacks some of them), from their own benchmarks: " + "; ".join(f"{label} from {', '.join(sorted(n + '.csv' for n in names))}" for label, names in shown.items()) + "."]
     lines += [""] + [f"Note: {n}" for n in args.note]
     md_path.write_text("\n".join(lines) + "\n")
 
-BASELINES = {   # intensity -> {label: the CSV of the baseline's own benchmark (elpv_brightness_baseline.py, elpv_knn.py)}
-    "as-loaded": {"darkness (no training)": "elpv_brightness_baseline", "kNN, ImageNet features (no labels)": "elpv_knn"},
-    "standardized": {"darkness (no training)": "elpv_brightness_standardized", "kNN, ImageNet features (no labels)": "elpv_knn_standardized"}}
+BASELINES = {   # intensity -> {label: the CSVs of the baseline's own benchmarks (elpv_brightness_baseline.py, elpv_knn.py), first one first}
+    "as-loaded": {"darkness (no training)": ["elpv_brightness_baseline", "elpv_brightness_one_class", "elpv_brightness_seeds3_9"],
+                  "kNN, ImageNet features (no labels)": ["elpv_knn", "elpv_knn_one_class"]},
+    "standardized": {"darkness (no training)": ["elpv_brightness_standardized"], "kNN, ImageNet features (no labels)": ["elpv_knn_standardized"]}}
 
 def baselines():
-    "[(label, CSV name, rows)] of the baselines that have results for this table's images; rows as dicts with setting, seed and the AUROC/AUPRC keys."
+    "[(label, {(setting, seed): (CSV name, row)})] of the baselines with results for this table's images; a (setting, seed) found in two CSVs counts once."
+    num = lambda v: None if v in ("", "None") else float(v)
     out = []
-    for label, name in BASELINES[args.intensity].items():
-        path = out_dir / f"{name}.csv"
-        if not path.exists(): continue
-        num = lambda v: None if v in ("", "None") else float(v)
-        with open(path) as f:
-            out.append((label, name, [dict(setting=r["setting"], seed=int(r["seed"]), auroc=num(r["auroc"]), auprc=num(r["auprc"]),
-                                     unseen_auroc=num(r.get("unseen_auroc", ""))) for r in csv.DictReader(f)]))
+    for label, names in BASELINES[args.intensity].items():
+        found = {}
+        for name in names:
+            path = out_dir / f"{name}.csv"
+            if not path.exists(): continue
+            with open(path) as f:
+                for r in csv.DictReader(f):
+                    found.setdefault((r["setting"], int(r["seed"])), (name, dict(auroc=num(r["auroc"]), auprc=num(r["auprc"]), unseen_auroc=num(r.get("unseen_auroc", "")))))
+        if found: out.append((label, found))
     return out
 
 def read_rows(path=None):
