@@ -5,13 +5,26 @@ Markdown cells are copied; code cells become ```python blocks; cells marked `#| 
 and the Markdown it ends with is copied in, so a table rendered from a results file reads the same in README and in the
 docs. `.ci/run` regenerates README.md and fails if it differs from the committed one.
 """
-import ast, json, os
+import ast, json, os, re
 from pathlib import Path
 
 root = Path(__file__).resolve().parents[1]
 nb = json.loads((root / "nbs" / "index.ipynb").read_text())
-flags = lambda lines: {l.strip().replace(" ", "") for l in lines if l.lstrip().startswith("#|")}
-ns = {}
+ns = {"__name__": "__main__"}
+
+def directives(src: str) -> dict:
+    "The `#| key: value` lines at the top of a cell (as tools/build_docs.py reads them), values lower-cased."
+    d = {}
+    for line in src.splitlines():
+        m = re.match(r"^\s*#\|\s*([\w-]+):?\s*(.*)$", line)
+        if not m: break
+        d[m.group(1)] = m.group(2).strip().lower()
+    return d
+
+def import_only(src: str) -> bool:
+    "A cell whose code only imports (cells with IPython magics or shell lines are not)."
+    try: return all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.parse(src).body)
+    except SyntaxError: return False
 
 def run(src: str):
     "Run a cell's code in the notebook's folder; return the value of its last line if that is an expression (as Jupyter shows it)."
@@ -27,12 +40,12 @@ parts = ["<!-- generated from nbs/index.ipynb by tools/make_readme.py: edit the 
 for cell in nb["cells"]:
     src = "".join(cell["source"]).strip()
     if not src: continue
-    lines, f = src.splitlines(), flags(src.splitlines())
-    if cell["cell_type"] == "code" and "#|hide" in f and all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.parse(src).body):
+    lines, d = src.splitlines(), directives(src)
+    if cell["cell_type"] == "code" and "hide" in d and import_only(src):
         run(src); continue
-    if f & {"#|hide", "#|export"}: continue
+    if "hide" in d or "export" in d: continue
     if cell["cell_type"] == "markdown": parts.append(src)
-    elif "#|echo:false" in f:
+    elif d.get("echo") == "false":
         out = run(src)
         if not hasattr(out, "_repr_markdown_"): raise SystemExit(f"make_readme: an `echo: false` cell must end with Markdown output, got {type(out).__name__}:\n{src}")
         parts.append(out._repr_markdown_().strip())
