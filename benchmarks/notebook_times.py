@@ -4,7 +4,7 @@ Each notebook runs in a fresh process (execnb's CaptureShell, from the notebook'
 default threads; the script stops at the first error and reports it. Writes benchmarks/results/notebook_times.md with
 the command, machine, date and seconds per notebook. Run it with nothing else on the machine.
 
-    python benchmarks/notebook_times.py nbs/tutorial.ipynb
+    python benchmarks/notebook_times.py nbs/00_tutorial.ipynb
 """
 import argparse, subprocess, sys, time
 from pathlib import Path

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.xdist_group("browser")   # with pytest -n: all on one worker, so the docs and JupyterLab start once
 ARTIFACTS = Path(os.environ.get("OSSAD_ARTIFACTS", ROOT / "test-artifacts")) / "browser"
 # what some pages must show (figures: at least that many decoded images; api: show_doc headings; math: typeset formulas)
 EXPECT = {"06_losses": {"api": ["deviation", "deviation_loss", "topk_mean"], "math": True},
           "20_plots": {"figures": 4, "api": ["score_histogram", "roc_figure", "per_class_bars", "map_overlay"]},
           "22_widgets": {"figures": 2, "api": ["PseudoGallery", "EmbeddingExplorer"]},   # widget snapshots
-          "tutorial": {"figures": 5}}
+          "00_tutorial": {"figures": 5}}
 # the pages the docs test builds and checks: the home page, a page of equations and API docs, a page of figures.
 # OSSAD_DOCS_DIR=_docs checks a full build made by `python tools/build_docs.py` instead: every page of the sidebar.
 DOCS_DIR = os.environ.get("OSSAD_DOCS_DIR")
