@@ -1,4 +1,4 @@
-"""Benchmark: detectors on ELPV under the DRA paper's settings, over seeds, with the same backbone, resolution and schedule.
+"""Benchmark: detectors on ELPV under the DRA paper's settings, over seeds, each with its preset (backbone, resolution, schedule) unless told otherwise.
 
 Settings: general 1 and 10 shots, hard 10 shots with known class mono and with known class poly, and (on request) anomaly-free.
 Every run trains from scratch with the method's teaching preset (or --preset paper on a GPU) and is evaluated once
@@ -109,8 +109,8 @@ def backbones_and_weights() -> str:
     "What each method of the run was built on, read from its config (with --backbone, --weights and --set applied)."
     out = []
     for spec in args.methods:
-        cfg = build(spec)[1].model
-        out.append(f"{spec} {getattr(cfg, 'backbone', '?')} ({getattr(cfg, 'weights', None) or 'from scratch'})")
+        cfg = build(spec)[1]
+        out.append(f"{spec} {getattr(cfg.model, 'backbone', '?')} ({getattr(cfg.model, 'weights', None) or 'from scratch'}) at {cfg.train.image_size} px")
     return ", ".join(dict.fromkeys(out))
 
 def write_tables(done: bool):
@@ -123,7 +123,7 @@ def write_tables(done: bool):
     lines = [f"# ELPV: {', '.join(methods)}", "",
              f"Produced by `{command}`" + ("" if done else " (**partial**: the run was still going or was interrupted; rows so far)") + ".", "",
              f"- machine: {machine}", f"- seeds: {sorted(set(r['seed'] for r in rows))} (each seeds the split, the initial weights and the training order)",
-             f"- preset: {args.preset}; backbone and weights: {backbones_and_weights()}"
+             f"- preset: {args.preset}; backbone, weights and image size: {backbones_and_weights()}"
              + (f"; settings: {' '.join(args.set)}" if args.set else "") + "; one evaluation with the final weights",
              "- images: " + ("each standardised on its own (mean 128, std 40): brightness taken away" if args.intensity == "standardized" else "as loaded"),
              f"- date: {run_date}", ""]

@@ -77,3 +77,13 @@ def test_version_and_install_commands_agree():
     assert 'pip install -e ".[dev]" -c constraints.txt' in readme
     assert 'pip install -q -e ".[dev]" -c constraints.txt' in ci and "tools/check_wheel.py" in ci
     assert f"Python {cfg['min_python']}+" in readme
+
+
+def test_ci_runs_the_readme_test_command():
+    "README's test command (its second bash block) is what .ci/run runs: each of its commands, with its environment, is a line there."
+    readme, ci = (ROOT / "README.md").read_text(), (ROOT / ".ci" / "run").read_text()
+    command = re.findall(r"```bash\n(.*?)\n```", readme, re.S)[1].strip()
+    parts = [p.strip() for p in command.split("&&")]
+    assert parts[0] == ". .venv/bin/activate", command
+    ci_lines = [l.split("#")[0].strip() for l in ci.splitlines()]
+    for p in parts[1:]: assert p in ci_lines, f"README's test command runs `{p}`, which .ci/run does not"
