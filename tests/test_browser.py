@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.xdist_group("browser")   # with pytest -n: all on one worker, so the docs and JupyterLab start once
 ARTIFACTS = Path(os.environ.get("OSSAD_ARTIFACTS", ROOT / "test-artifacts")) / "browser"
 # what some pages must show (figures: at least that many decoded images; api: show_doc headings; math: typeset formulas)
 EXPECT = {"06_losses": {"api": ["deviation", "deviation_loss", "topk_mean"], "math": True},
