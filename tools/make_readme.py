@@ -5,21 +5,16 @@ Markdown cells are copied; code cells become ```python blocks; cells marked `#| 
 and the Markdown it ends with is copied in, so a table rendered from a results file reads the same in README and in the
 docs. `.ci/run` regenerates README.md and fails if it differs from the committed one.
 """
-import ast, json, os, re
+import ast, json, os, sys
 from pathlib import Path
 
 root = Path(__file__).resolve().parents[1]
 nb = json.loads((root / "nbs" / "index.ipynb").read_text())
 ns = {"__name__": "__main__"}
 
-def directives(src: str) -> dict:
-    "The `#| key: value` lines at the top of a cell (as tools/build_docs.py reads them), values lower-cased."
-    d = {}
-    for line in src.splitlines():
-        m = re.match(r"^\s*#\|\s*([\w-]+):?\s*(.*)$", line)
-        if not m: break
-        d[m.group(1)] = m.group(2).strip().lower()
-    return d
+# the `#| key: value` lines at the top of a cell, read as the docs build reads them (one parser for both tools)
+sys.path.insert(0, str(root / "tools"))
+from build_docs import directives
 
 def import_only(src: str) -> bool:
     "A cell whose code only imports (cells with IPython magics or shell lines are not)."
@@ -45,7 +40,7 @@ for cell in nb["cells"]:
         run(src); continue
     if "hide" in d or "export" in d: continue
     if cell["cell_type"] == "markdown": parts.append(src)
-    elif d.get("echo") == "false":
+    elif d.get("echo", "").lower() == "false":
         out = run(src)
         if not hasattr(out, "_repr_markdown_"): raise SystemExit(f"make_readme: an `echo: false` cell must end with Markdown output, got {type(out).__name__}:\n{src}")
         parts.append(out._repr_markdown_().strip())
