@@ -19,8 +19,8 @@ def test_devnet_teaching_preset_on_elpv():
     learn.fit()
     m = learn.evaluate()
     # Same seed, same torch, two CPUs: 0.744 on an AVX2 EPYC (2026-11-23), 0.682 on an AVX512 Xeon (2026-12-03); on the
-    # AVX512-BF16 EPYC with the bf16 fast path, 0.730 with 2 threads and 0.689 with 1 (2026-12-07). Instruction sets and thread counts round differently and 200 training steps
-    # amplify the difference, so the bar is "clearly above
+    # AVX512-BF16 EPYC with the bf16 fast path, 0.730 with 2 threads and 0.689 with 1 (2026-12-07). Instruction sets and
+    # thread counts round differently and 200 training steps amplify the difference, so the bar is "clearly above
     # chance", not one machine's number: with 377 normal and 705 anomalous test images, a random ranking's AUROC has a
     # standard deviation of about 0.018, and 0.65 is more than eight of them above 0.5.
     assert m["auroc"] >= 0.65, m
