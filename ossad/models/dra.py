@@ -131,8 +131,7 @@ class DRA(Detector):
             if not bool(self.refs_ready): raise RuntimeError("DRA has no reference images yet: train it with a Learner or call set_references()")
             refs = to_model_input(self.eval_refs.to(images.device))
         n_ref = len(refs) if "residual" in self.heads else 0
-        fmt = torch.channels_last if images.dim() == 4 and images.is_contiguous(memory_format=torch.channels_last) and not images.is_contiguous() else torch.contiguous_format
-        x = torch.cat([refs.contiguous(memory_format=fmt), images]) if n_ref else images   # in the batch's memory format (the learner's channels-last), which a mixed cat would drop
+        x = torch.cat([refs, images]) if n_ref else images
         out = {k: [] for k in self.heads}
         for xs in scale_pyramid(x, c.n_scales):
             feats = self.backbone(xs)
