@@ -171,7 +171,7 @@ def close(m):
     return a["train_ips_max"] >= best["train_ips_min"]
 auto_close = [m for m in args.methods if m not in auto_best and close(m)]
 lines.append(f"`\"auto\"` was the fastest combination for {len(auto_best)} of {len(args.methods)} methods" + (f" ({', '.join(auto_best)})" if auto_best else "")
-             + (f"; for {', '.join(auto_close)} its rounds' range overlaps the fastest one's." if auto_close else "."))
+             + (f"; for {' and '.join(auto_close)}, auto's rounds overlap the fastest combination's range." if auto_close else "."))
 if readme:
     lines += ["", f"README command, end to end in a fresh process (`{readme['command']}`, amp={readme['amp']}, channels_last={readme['channels_last']}): "
               f"**{readme['wall_seconds']} s** wall, {readme['train_seconds']:.0f} s of training, AUROC {readme['auroc']:.3f}."]
