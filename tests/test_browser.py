@@ -64,9 +64,10 @@ def docs_site(tmp_path_factory):
     "Build DOCS_PAGES with tools/build_docs.py (or take $OSSAD_DOCS_DIR) and serve the folder on 127.0.0.1; yields the base URL."
     if DOCS_DIR: out = Path(DOCS_DIR)
     else:
-        out = tmp_path_factory.mktemp("docs")
+        out, scratch = tmp_path_factory.mktemp("docs"), tmp_path_factory.mktemp("docs-tmp")
         r = subprocess.run([sys.executable, str(ROOT / "tools" / "build_docs.py"), "--out", str(out), "--only", *DOCS_PAGES],
-                           cwd=ROOT, capture_output=True, text=True, timeout=900)
+                           cwd=ROOT, capture_output=True, text=True, timeout=900,
+                           env=dict(os.environ, TMPDIR=str(scratch)))   # the notebooks' scratch folders inside pytest's, which it removes
         assert r.returncode == 0, f"docs build failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
     missing = [n for n in DOCS_PAGES if not (out / f"{n}.html").exists()]
     assert not missing, f"no page for {missing} in {out}"
@@ -150,8 +151,10 @@ def jupyterlab(tmp_path_factory):
     port, token = _free_port(), secrets.token_hex(16)
     news = work / ".settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True); news.write_text('{"fetchNews": "false"}')     # no "Jupyter news?" toast over the widgets
+    (work / ".tmp").mkdir()
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(work / ".runtime"), JUPYTER_CONFIG_DIR=str(work / ".config"),
-               OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"))
+               OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"),
+               TMPDIR=str(work / ".tmp"))   # the kernel's scratch folders (the notebook keeps them outside nbdev_test) inside pytest's, which it removes
     log = open(work / "lab.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1",
                              f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}", f"--LabApp.user_settings_dir={work / '.settings'}", f"--LabApp.workspaces_dir={work / '.workspaces'}", "--LabApp.expose_app_in_browser=True",
