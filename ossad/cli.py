@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--image-size", type=int, help="override the preset's image size")
     t.add_argument("--batch-size", type=int, help="override the preset's batch size")
     t.add_argument("--lr", type=float, help="override the preset's learning rate")
-    add_machine_options(t, out="run folder (default: runs/<method or variant>-<dataset or category>-<setting>-<shots>shot[-<known class>][-contamination<c>][-fraction<f>]-seed<seed>)", overwrite="replace an existing run folder's files")
+    add_machine_options(t, out="run folder (default: runs/<method or variant>-<dataset or category>-<setting>-<shots>shot[-<known class>][-contamination<c>][-fraction<f>]-seed<seed>[-<preset and settings changed from the preset>])", overwrite="replace an existing run folder's files")
     e = sub.add_parser("evaluate", help="re-evaluate a run folder's saved weights on its test split",
                        description="Rebuild a run's data set and split from its config.json, load model.pt and print the test metrics.")
     e.add_argument("run", help="a run folder written by `ossad train`")

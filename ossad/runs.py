@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_runs.ipynb #c002
 from __future__ import annotations
-import json, os, shutil, sys, time
+import hashlib, json, os, re, shutil, sys, time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -145,10 +145,23 @@ class RunSpec:
         data = self.dataset if self.dataset != "folder" else (self.category or "folder")
         return "-".join([data, self.setting, f"{self.shots}shot", *self.split_tags(), f"seed{self.seed}"])
 
+    def config_tags(self) -> list[str]:
+        "What sets this run apart beyond its method and split, as name parts: a preset other than teaching, the channels, then `key=value` for every setting that differs from the preset's (sorted; a path by its stem; more than 80 characters of them become one `config-<hash>`)."
+        def flat(d, pre=""):
+            return {k2: v2 for k, v in d.items() for k2, v2 in (flat(v, f"{pre}{k}.").items() if isinstance(v, dict) else [(pre + k, v)])}
+        def short(v):
+            v = Path(v).stem if isinstance(v, str) and ("/" in v or os.sep in v) else str(v)   # a weights file or run folder by its name
+            return re.sub(r"[^A-Za-z0-9._+-]", "_", v)
+        mine, base = flat(asdict(self.config())), flat(asdict(make_config(self.method, self.preset, {})))
+        diff = sorted(f"{k.rsplit('.', 1)[-1]}={short(v)}" for k, v in mine.items() if k != "model.variant" and base.get(k) != v)
+        if len("-".join(diff)) > 80:
+            diff = ["config-" + hashlib.sha1(json.dumps(sorted((k, repr(v)) for k, v in mine.items() if base.get(k) != v)).encode()).hexdigest()[:8]]
+        return ([self.preset] if self.preset != "teaching" else []) + ([f"channels={self.channels}"] if self.channels else []) + diff
+
     def default_out(self) -> Path:
-        "runs/<variant or method>-<split_name>: runs on different splits of the same data get different folders."
+        "runs/<variant or method>-<split_name>[-<config tags>]: runs on different splits, or with different settings, get different folders."
         tag = getattr(self.config().model, "variant", None) or self.method
-        return Path(f"runs/{tag}-{self.split_name()}")
+        return Path("runs/" + "-".join([tag, self.split_name(), *self.config_tags()]))
 
 # %% ../nbs/21_runs.ipynb #c024b
 class RunFolderError(ValueError):
