@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_runs.ipynb #c002
 from __future__ import annotations
-import hashlib, json, os, re, shutil, sys, time
+import collections, hashlib, json, os, re, shutil, sys, time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -146,14 +146,18 @@ class RunSpec:
         return "-".join([data, self.setting, f"{self.shots}shot", *self.split_tags(), f"seed{self.seed}"])
 
     def config_tags(self) -> list[str]:
-        "What sets this run apart beyond its method and split, as name parts: a preset other than teaching, the channels, then `key=value` for every setting that differs from the preset's (sorted; a path by its stem; more than 80 characters of them become one `config-<hash>`)."
+        "What sets this run apart beyond its method and split, as name parts: a preset other than teaching, the channels, then `key=value` for every setting that differs from the preset's (sorted; a weights file or folder by its name and a hash of its path; more than 80 characters of them become one `config-<hash>`)."
         def flat(d, pre=""):
             return {k2: v2 for k, v in d.items() for k2, v2 in (flat(v, f"{pre}{k}.").items() if isinstance(v, dict) else [(pre + k, v)])}
-        def short(v):
-            v = Path(v).stem if isinstance(v, str) and ("/" in v or os.sep in v) else str(v)   # a weights file or run folder by its name
-            return re.sub(r"[^A-Za-z0-9._+-]", "_", v)
         mine, base = flat(asdict(self.config())), flat(asdict(make_config(self.method, self.preset, {})))
-        diff = sorted(f"{k.rsplit('.', 1)[-1]}={short(v)}" for k, v in mine.items() if k != "model.variant" and base.get(k) != v)
+        short = lambda k: k.split(".", 1)[1] if k.startswith(("model.", "train.")) else k     # epochs, margin, schedule.gamma, pseudo.name
+        uses = collections.Counter(short(k) for k in {**base, **mine})
+        def key(k): return short(k) if uses[short(k)] == 1 else k                              # IGD's gamma and schedule.gamma stay apart
+        def value(k, v):
+            if k.rsplit(".", 1)[-1] in ("weights", "folder") and isinstance(v, str) and v.lower() not in ("none", "imagenet"):   # a path: its name and a hash of it
+                v = re.sub(r"\.(pt|pth|ckpt)$", "", Path(v).name) + "-" + hashlib.sha1(v.encode()).hexdigest()[:6]
+            return re.sub(r"[^A-Za-z0-9._+-]", "_", str(v))
+        diff = sorted(f"{key(k)}={value(k, v)}" for k, v in mine.items() if k != "model.variant" and base.get(k) != v)
         if len("-".join(diff)) > 80:
             diff = ["config-" + hashlib.sha1(json.dumps(sorted((k, repr(v)) for k, v in mine.items() if base.get(k) != v)).encode()).hexdigest()[:8]]
         return ([self.preset] if self.preset != "teaching" else []) + ([f"channels={self.channels}"] if self.channels else []) + diff
